@@ -1,0 +1,100 @@
+# virtio-msg peripheral: set-up, simulation, regression, reports.
+# Every artefact lands under build/ (see README.md).
+
+SHELL       := /bin/bash
+PYTHON      ?= python3
+BUILD       := build
+VENV        := $(BUILD)/venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+APT_STAMP   := $(BUILD)/.apt-ok
+# liblz4-dev: FST waveforms; verilator: only for its verilator_coverage; lcov: genhtml.
+APT_PKGS    := liblz4-dev verilator lcov
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+JOBS        ?= $(shell nproc)
+TESTS       ?=
+WAVES       ?= 0
+SEEDS       ?= 3
+PROFILE     ?= quick
+TEST        ?=
+SEED        ?=
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup gen sim test unit lint docs synth bench regress nightly cov waves clean
+
+help:
+	@sed -n 's/^## //p' Makefile
+
+## setup     create build/venv, install Python and Debian packages
+setup: $(STAMP) $(APT_STAMP)
+
+$(APT_STAMP):
+	@mkdir -p $(BUILD)
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+$(STAMP): pyproject.toml
+	@mkdir -p $(BUILD)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+## gen       generate register blocks, C headers and HTML docs from SystemRDL
+gen: setup
+	$(PY) -m vmsgsim.gen
+
+## sim       build the HDL and run the simulation tests (TESTS=<pattern>, WAVES=1)
+sim: gen
+	$(PY) -m vmsgsim.cli sim --jobs $(JOBS) --waves $(WAVES) $(if $(TESTS),--tests '$(TESTS)')
+
+## test      the full suite: unit tests, simulation tests, short regression (what CI runs)
+test: gen
+	$(PY) -m vmsgsim.cli test --jobs $(JOBS)
+
+## unit      Python unit tests only (no simulator)
+unit: setup
+	$(PY) -m pytest tb/unit -q -n $(JOBS)
+
+## lint      verilator --lint-only -Wall on all RTL
+lint: gen
+	$(PY) -m vmsgsim.lint
+
+## docs      HTML register documentation and C headers (build/gen/docs, build/gen/include)
+docs: gen
+	@echo "register docs: $(BUILD)/gen/docs/vmsg_drv_regs/index.html, $(BUILD)/gen/docs/vmsg_dev_regs/index.html"
+	@echo "C headers:     $(BUILD)/gen/include/"
+
+## synth     Yosys (slang front end) synthesis; nextpnr ECP5 Fmax
+synth: gen
+	$(PY) -m pip install -q -e '.[pnr]'
+	$(PY) -m vmsgsim.synth
+
+## bench     engine benchmark: prints a table, writes build/reports/bench.json
+bench: gen
+	$(PY) -m vmsgsim.bench
+
+## regress   regression of the testplan (SEEDS=N, JOBS=N, PROFILE=quick|nightly)
+regress: gen
+	$(PY) -m vmsgsim.regress --seeds $(SEEDS) --jobs $(JOBS) --profile $(PROFILE)
+
+## nightly   regression with the nightly profile
+nightly: gen
+	$(PY) -m vmsgsim.regress --profile nightly --jobs $(JOBS)
+
+## cov       merge coverage and write HTML reports (build/reports/coverage)
+cov: gen
+	$(PY) -m vmsgsim.cov
+
+## waves     rerun one test and seed with an FST waveform: make waves TEST=<name> SEED=<n>
+waves: gen
+	$(PY) -m vmsgsim.cli waves --test '$(TEST)' --seed '$(SEED)'
+
+## clean     remove build/ (the virtual environment too)
+clean:
+	rm -rf $(BUILD)

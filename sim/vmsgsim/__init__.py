@@ -1,0 +1,1 @@
+"""Flow scripts of the virtio-msg peripheral: generation, build, runs, regression, reports."""

@@ -1,0 +1,184 @@
+"""Build HDL configurations once and run cocotb tests on them.
+
+A configuration is a toplevel plus HDL parameters plus build options. Each
+is built once into build/sim_build/<label>/ (a file lock makes parallel
+pytest workers and regression jobs share one build), and each run gets its
+own folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock
+
+from .paths import GEN_RTL, ROOT, RTL, SIM_BUILD, TB
+from .tools import setup_verilator
+
+# Order matters for packages: generated register packages, then the project
+# package, then modules (order-free).
+RTL_DIRS = ("common", "mailbox", "doorbell", "engine")
+LINT_WAIVERS = RTL / "lint" / "generated.vlt"
+
+
+def rtl_sources() -> list[Path]:
+    """Every synthesizable source of the peripheral, packages first."""
+    gen = sorted(GEN_RTL.glob("*_pkg.sv")) + sorted(p for p in GEN_RTL.glob("*.sv") if not p.name.endswith("_pkg.sv"))
+    pkgs = sorted(RTL.glob("*_pkg.sv"))
+    mods = [p for d in RTL_DIRS for p in sorted((RTL / d).glob("*.sv")) if not p.name.endswith("_pkg.sv")]
+    top = sorted(p for p in RTL.glob("*.sv") if not p.name.endswith("_pkg.sv"))
+    return gen + pkgs + mods + top
+
+
+@dataclass(frozen=True)
+class HdlConfig:
+    """One HDL build: toplevel, parameters, options."""
+
+    top: str
+    params: tuple[tuple[str, object], ...] = ()
+    label: str = "default"
+    waves: bool = False
+    coverage: bool = False
+    extra_sources: tuple[str, ...] = ()  # testbench-only HDL (tb/ wrappers), relative to ROOT
+    defines: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def name(self) -> str:
+        flags = ("-waves" if self.waves else "") + ("-cov" if self.coverage else "")
+        return f"{self.top}-{self.label}{flags}"
+
+    @property
+    def build_dir(self) -> Path:
+        return SIM_BUILD / self.name
+
+    def sources(self) -> list[Path]:
+        return rtl_sources() + [ROOT / s for s in self.extra_sources]
+
+    def build_args(self) -> list[str]:
+        args = [
+            "--timing",
+            "--assert",
+            "-Wno-fatal",
+            "-Wno-lint",
+            "-Wno-style",
+            "--x-assign", "unique",
+            "--x-initial", "unique",
+            "-O3",
+            "--output-split", "20000",
+        ]
+        if self.waves:
+            args += ["--trace-fst", "--trace-structs"]
+        if self.coverage:
+            args += ["--coverage-line", "--coverage-toggle", "--coverage-user"]
+        return args
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        h.update(json.dumps([self.top, self.params, self.defines, self.build_args()], default=str).encode())
+        for src in self.sources() + [LINT_WAIVERS]:
+            if src.exists():
+                h.update(str(src).encode())
+                h.update(src.read_bytes())
+        return h.hexdigest()
+
+
+def build(cfg: HdlConfig, verbose: bool = False) -> Path:
+    """Build cfg unless an identical build exists; returns the build folder."""
+    from cocotb_tools.runner import VerilatorControlFile, get_runner
+
+    setup_verilator()
+    cfg.build_dir.parent.mkdir(parents=True, exist_ok=True)
+    stamp = cfg.build_dir / "vmsg.fingerprint"
+    with FileLock(str(cfg.build_dir) + ".lock"):
+        fp = cfg.fingerprint()
+        if stamp.exists() and stamp.read_text() == fp and (cfg.build_dir / cfg.top).exists():
+            return cfg.build_dir
+        runner = get_runner("verilator")
+        sources: list = [str(p) for p in cfg.sources()]
+        if LINT_WAIVERS.exists():
+            sources.insert(0, VerilatorControlFile(str(LINT_WAIVERS)))
+        runner.build(
+            sources=sources,
+            hdl_toplevel=cfg.top,
+            parameters=dict(cfg.params),
+            defines=dict(cfg.defines),
+            build_args=cfg.build_args(),
+            build_dir=cfg.build_dir,
+            waves=cfg.waves,
+            always=True,
+            verbose=verbose,
+            log_file=cfg.build_dir / "build.log",
+        )
+        stamp.write_text(fp)
+    return cfg.build_dir
+
+
+@dataclass
+class RunResult:
+    passed: bool
+    test_dir: Path
+    results_xml: Path
+    failures: list[str] = field(default_factory=list)
+    sim_time_ns: float = 0.0
+
+
+def run(
+    cfg: HdlConfig,
+    test_module: str,
+    testcase: str | None,
+    test_dir: Path,
+    seed: int | None = None,
+    extra_env: dict[str, str] | None = None,
+    plusargs: list[str] | None = None,
+) -> RunResult:
+    """Run cocotb tests of test_module (one testcase or all) in test_dir."""
+    from cocotb_tools.runner import get_runner
+
+    build(cfg)
+    setup_verilator()
+    test_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(TB), str(ROOT / "sim"), os.environ.get("PYTHONPATH", "")]),
+        "VMSG_RUN_DIR": str(test_dir),
+        "VMSG_HDL_PARAMS": json.dumps(dict(cfg.params)),
+        "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "INFO"),
+    }
+    env.update(extra_env or {})
+    runner = get_runner("verilator")
+    xml = test_dir / "results.xml"
+    runner.test(
+        test_module=test_module,
+        hdl_toplevel=cfg.top,
+        testcase=testcase,
+        seed=seed,
+        build_dir=cfg.build_dir,
+        test_dir=test_dir,
+        results_xml=str(xml),
+        extra_env=env,
+        waves=cfg.waves,
+        plusargs=plusargs or [],
+        log_file=test_dir / "sim.log",
+    )
+    return parse_results(xml, test_dir)
+
+
+def parse_results(xml: Path, test_dir: Path) -> RunResult:
+    if not xml.exists():
+        return RunResult(False, test_dir, xml, ["no results.xml (simulator crashed?)"])
+    root = ET.parse(xml).getroot()
+    failures: list[str] = []
+    sim_ns = 0.0
+    ran = 0
+    for tc in root.iter("testcase"):
+        ran += 1
+        sim_ns += float(tc.get("sim_time_ns", 0) or 0)
+        for bad in list(tc.iter("failure")) + list(tc.iter("error")):
+            failures.append(f"{tc.get('name')}: {bad.get('message', '')}".strip())
+    if ran == 0:
+        failures.append("no test ran")
+    return RunResult(not failures, test_dir, xml, failures, sim_ns)
