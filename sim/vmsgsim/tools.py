@@ -26,6 +26,12 @@ def setup_verilator(env: dict[str, str] | None = None) -> dict[str, str]:
     bin_dir = str(root / "bin")
     parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != bin_dir]
     env["PATH"] = os.pathsep.join([bin_dir, *parts])
+    # The wheel's verilated.mk leaves the flag that includes the precompiled
+    # header empty, so gcc is handed the header name as a file to link and
+    # fails. Make reads variable definitions in MAKEFLAGS as command-line ones.
+    pch = "CFG_CXXFLAGS_PCH_I=-include"
+    if pch not in env.get("MAKEFLAGS", ""):
+        env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} {pch}".strip()
     return env
 
 

@@ -1,0 +1,74 @@
+"""Entry points behind `make sim`, `make test` and `make waves`.
+
+    python -m vmsgsim.cli sim   [--tests PATTERN] [--waves 0|1] [--jobs N]
+    python -m vmsgsim.cli test  [--jobs N]
+    python -m vmsgsim.cli waves --test NAME[-CONFIG] --seed N
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from .paths import BUILD, ROOT, RUNS
+from .tools import setup_verilator
+
+
+def _pytest(args: list[str]) -> int:
+    env = setup_verilator(dict(os.environ))
+    cmd = [sys.executable, "-m", "pytest", *args]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=ROOT, env=env)
+
+
+def _jobs(n: int) -> list[str]:
+    return ["-n", str(n)] if n > 1 else []
+
+
+def cmd_sim(a) -> int:
+    args = ["tb/sim", "-q", *_jobs(a.jobs), "--junitxml", str(BUILD / "reports" / "sim-junit.xml")]
+    if a.tests:
+        args += ["-k", a.tests]
+    if a.waves:
+        args += ["--waves"]
+    rc = _pytest(args)
+    print(f"\nsimulation runs: {RUNS}/<test>-<config>/ (sim.log, messages.jsonl{', dump.fst' if a.waves else ''})")
+    return rc
+
+
+def cmd_test(a) -> int:
+    args = ["tb/unit", "tb/sim", "sim/tests", "-q", *_jobs(a.jobs),
+            "--junitxml", str(BUILD / "reports" / "test-junit.xml")]
+    return _pytest(args)
+
+
+def cmd_waves(a) -> int:
+    if not a.test:
+        print("usage: make waves TEST=<test>[-<config>] SEED=<n>", file=sys.stderr)
+        return 2
+    from . import regress
+
+    return regress.rerun(a.test, int(a.seed) if a.seed not in (None, "") else None, waves=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="vmsgsim")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sim")
+    s.add_argument("--tests", default="")
+    s.add_argument("--waves", type=int, default=0)
+    s.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    t = sub.add_parser("test")
+    t.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    w = sub.add_parser("waves")
+    w.add_argument("--test", default="")
+    w.add_argument("--seed", default="")
+    a = ap.parse_args(argv)
+    (BUILD / "reports").mkdir(parents=True, exist_ok=True)
+    return {"sim": cmd_sim, "test": cmd_test, "waves": cmd_waves}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""HDL configurations of the peripheral used by tests, regression and bench.
+
+DEFAULTS mirrors the parameter defaults of rtl/vmsg_periph.sv; every build
+passes the full set, so the testbench always knows the exact configuration
+(the tests also read it back from BUS_INFO / CAPS and compare).
+"""
+
+from __future__ import annotations
+
+from .hdl import HdlConfig
+
+TOP = "vmsg_periph"
+
+DEFAULTS: dict[str, int] = {
+    "MSG_SIZE": 64,
+    "TO_DEV_DEPTH": 8,
+    "TO_DRV_DEPTH": 8,
+    "NUM_DEVS": 8,
+    "NUM_VQS": 4,
+    "ENG_QUEUES": 8,
+    "AXI_DATA_W": 64,
+    "AXI_ADDR_W": 32,
+    "AXI_ID_W": 4,
+}
+
+# Named configurations: label -> parameter overrides.
+CONFIGS: dict[str, dict[str, int]] = {
+    "msg64": {},
+    "msg44": {"MSG_SIZE": 44},
+    "msg256": {"MSG_SIZE": 256},
+    "many": {"NUM_DEVS": 48, "NUM_VQS": 2, "TO_DEV_DEPTH": 4, "TO_DRV_DEPTH": 4},
+}
+
+
+def params(label: str) -> dict[str, int]:
+    return {**DEFAULTS, **CONFIGS[label]}
+
+
+def periph(label: str, waves: bool = False, coverage: bool = False) -> HdlConfig:
+    return HdlConfig(top=TOP, params=tuple(sorted(params(label).items())), label=label,
+                     waves=waves, coverage=coverage)

@@ -1,0 +1,1 @@
+"""Bus functional models: the only code that touches DUT signals."""

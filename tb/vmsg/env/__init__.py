@@ -1,0 +1,1 @@
+"""pyuvm environment: agents, monitors, scoreboard, coverage, message trace."""

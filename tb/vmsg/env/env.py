@@ -1,0 +1,28 @@
+"""The environment: an agent per port, the event monitor, scoreboard, trace and coverage."""
+
+from __future__ import annotations
+
+from pyuvm import uvm_env
+
+from .coverage import MailboxCoverage
+from .event_monitor import MboxEventMonitor
+from .mbox_agent import MboxAgent
+from .scoreboard import MailboxScoreboard
+from .trace import MessageTrace
+
+
+class VmsgEnv(uvm_env):
+    def build_phase(self):
+        self.drv_agent = MboxAgent("drv_agent", self)
+        self.dev_agent = MboxAgent("dev_agent", self)
+        self.events = MboxEventMonitor("events", self)
+        self.scoreboard = MailboxScoreboard("scoreboard", self)
+        self.trace = MessageTrace("trace", self)
+        self.coverage = MailboxCoverage("coverage", self)
+
+    def connect_phase(self):
+        self.drv_agent.monitor.ap.connect(self.events.drv_in.analysis_export)
+        self.dev_agent.monitor.ap.connect(self.events.dev_in.analysis_export)
+        for sub in (self.scoreboard, self.trace, self.coverage):
+            self.events.ap.connect(sub.analysis_export)
+        self.scoreboard.engine_ap.connect(self.trace.engine_in.analysis_export)

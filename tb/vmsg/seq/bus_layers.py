@@ -1,0 +1,269 @@
+"""The two software sides of the peripheral, as layers over the agents.
+
+DriverBus is the virtio-msg bus driver for this peripheral on the host side:
+what the kernel transport's `bus_info` and `transfer` ops call. It writes a
+request into the driver port's mailbox, commits it, waits for the response
+interrupt (it does not poll), matches the response by dev_id and msg_id, and
+hands events (EVENT_USED, EVENT_CONFIG, EVENT_DEVICE) that arrive meanwhile
+to the event handler, in arrival order.
+
+DeviceFirmware is the device side's interrupt handler: it drains requests
+from the device port's mailbox into the device model, sends the model's
+answers back, and turns doorbell pending bits into kicks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+import cocotb
+from cocotb.triggers import Event, First, Timer
+from cocotb.utils import get_sim_time
+
+from ..bfm.axil import OKAY
+from ..env import mbox_ref as ref
+from .port_ops import PortOps
+
+MSG_NAMES = {
+    (False, 0x02): "DEVICE_INFO", (False, 0x03): "GET_DEV_FEATURES", (False, 0x04): "SET_DRV_FEATURES",
+    (False, 0x05): "GET_CONFIG", (False, 0x06): "SET_CONFIG", (False, 0x07): "GET_DEVICE_STATUS",
+    (False, 0x08): "SET_DEVICE_STATUS", (False, 0x09): "GET_VQUEUE", (False, 0x0A): "SET_VQUEUE",
+    (False, 0x0B): "RESET_VQUEUE", (False, 0x0C): "GET_SHM", (False, 0x40): "EVENT_CONFIG",
+    (False, 0x41): "EVENT_AVAIL", (False, 0x42): "EVENT_USED",
+    (True, 0x02): "BUS_GET_DEVICES", (True, 0x03): "BUS_PING", (True, 0x40): "BUS_EVENT_DEVICE",
+}
+
+
+def msg_name(slot: bytes) -> str:
+    h = ref.Header.of(slot)
+    return MSG_NAMES.get((h.is_bus, h.msg_id), f"id {h.msg_id:#04x}")
+
+
+class BusError(Exception):
+    """A transfer failed; `errno` names the error the kernel would see."""
+
+    def __init__(self, errno: str, msg: str):
+        super().__init__(f"{errno}: {msg}")
+        self.errno = errno
+
+
+@dataclass
+class _Waiter:
+    msg_id: int
+    event: Event = field(default_factory=Event)
+    response: bytes | None = None
+
+
+class DriverBus:
+    """Host-side bus layer of the peripheral (bus_info + transfer)."""
+
+    name = "vmsg-periph"
+
+    def __init__(self, ops: PortOps, timeout_ns: float = 200_000, overflow_retry_ns: float = 200):
+        self.ops = ops
+        self.timeout_ns = timeout_ns
+        self.overflow_retry_ns = overflow_retry_ns
+        self.msg_size = 0
+        self.revision = 0
+        self.event_handler: Callable[[bytes], Awaitable[object]] | None = None
+        self.errors: list[str] = []
+        self.received: list[tuple[float, bytes]] = []
+        self._waiters: dict[tuple[bool, int], _Waiter] = {}
+        self._events: deque[bytes] = deque()
+        self._event_ready = Event()
+        self._tasks: list = []
+
+    async def start(self) -> None:
+        regs = self.ops.regs
+        info = await self.ops.read("BUS_INFO")
+        self.msg_size = regs.get("BUS_INFO", "MSG_SIZE", info)
+        self.revision = regs.get("BUS_INFO", "REVISION", info)
+        await self.ops.write("INTR_STATE", regs.value("INTR_STATE", RX_MSG=1, TX_ERR=1))
+        await self.ops.write("INTR_ENABLE", regs.value("INTR_ENABLE", RX_MSG=1))
+        self._tasks = [cocotb.start_soon(self._rx_service()), cocotb.start_soon(self._event_service())]
+
+    def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        self._tasks = []
+
+    def bus_info(self) -> tuple[str, int, int]:
+        return self.name, self.msg_size, self.revision
+
+    # --- transfer -------------------------------------------------------
+    async def transfer(self, dev_id: int, request: bytes, response_expected: bool = True) -> bytes | None:
+        h = ref.Header.of(request)
+        key = (h.is_bus, 0 if h.is_bus else h.dev_id)
+        waiter = None
+        if response_expected:
+            if key in self._waiters:
+                raise BusError("EBUSY", f"a request to {'the bus' if h.is_bus else f'dev {h.dev_id}'} is already in flight")
+            waiter = self._waiters[key] = _Waiter(h.msg_id)
+        try:
+            await self._send(request)
+            if waiter is None:
+                return None
+            t0 = get_sim_time(unit="ns")
+            await First(waiter.event.wait(), Timer(self.timeout_ns, unit="ns"))
+            if waiter.response is None:
+                tx = await self.ops.read("TX_STATUS")
+                rx = await self.ops.read("RX_STATUS")
+                raise BusError(
+                    "ETIMEDOUT",
+                    f"no response to {msg_name(request)} for {'the bus' if h.is_bus else f'dev_id {h.dev_id}'} "
+                    f"within {self.timeout_ns:.0f} ns (sent at {t0:.0f} ns); driver port TX_STATUS={tx:#x} "
+                    f"RX_STATUS={rx:#x}; {len(self.received)} message(s) received so far",
+                )
+            return waiter.response
+        finally:
+            if waiter is not None:
+                self._waiters.pop(key, None)
+
+    async def _send(self, request: bytes) -> None:
+        regs = self.ops.regs
+        deadline = get_sim_time(unit="ns") + self.timeout_ns
+        while True:
+            item = await self.ops.send(request)
+            if item.resp == OKAY:
+                return
+            if item.error_code != ref.OVERFLOW:
+                raise BusError("EIO", f"{msg_name(request)} refused by the mailbox: TX_ERROR.CODE="
+                                      f"{ref.CODE_NAMES.get(item.error_code, item.error_code)}")
+            # FIFO full: the message stays staged; wait for the device to pop and commit again.
+            if get_sim_time(unit="ns") > deadline:
+                raise BusError("ETIMEDOUT", f"mailbox to device stayed full for {self.timeout_ns:.0f} ns")
+            await Timer(self.overflow_retry_ns, unit="ns")
+            await self.ops.write("TX_ERROR", regs.value("TX_ERROR", OVERFLOW=1))
+
+    # --- receive --------------------------------------------------------
+    async def _rx_service(self) -> None:
+        regs = self.ops.regs
+        rx_bit = regs.value("INTR_STATE", RX_MSG=1)
+        while True:
+            await self.ops.seqr.wait_irq()
+            await self.ops.write("INTR_STATE", rx_bit)
+            while True:
+                item = await self.ops.recv()
+                if item.empty:
+                    break
+                if item.resp != OKAY:
+                    self._error(f"pop of a received message answered resp {item.resp}")
+                self._route(item.slot)
+
+    def _route(self, slot: bytes) -> None:
+        self.received.append((get_sim_time(unit="ns"), slot))
+        h = ref.Header.of(slot)
+        if not h.is_response:
+            self._events.append(slot)
+            self._event_ready.set()
+            return
+        key = (h.is_bus, 0 if h.is_bus else h.dev_id)
+        waiter = self._waiters.get(key)
+        if waiter is None or waiter.response is not None:
+            self._error(f"unexpected response {msg_name(slot)} for {key}: nothing waits for it")
+        elif waiter.msg_id != h.msg_id:
+            self._error(f"response {msg_name(slot)} does not match the request in flight (id {waiter.msg_id:#x}) for {key}")
+        else:
+            waiter.response = slot
+            waiter.event.set()
+
+    async def _event_service(self) -> None:
+        while True:
+            while not self._events:
+                self._event_ready.clear()
+                await self._event_ready.wait()
+            slot = self._events.popleft()
+            if self.event_handler is None:
+                self._error(f"event {msg_name(slot)} arrived with no handler")
+                continue
+            await self.event_handler(slot)
+
+    def _error(self, msg: str) -> None:
+        self.errors.append(msg)
+        cocotb.log.error("DriverBus: %s", msg)
+
+
+class DeviceFirmware:
+    """Device-side interrupt handler in front of the device model."""
+
+    def __init__(self, ops: PortOps, device_bus, num_devs: int, num_vqs: int,
+                 timeout_ns: float = 200_000, overflow_retry_ns: float = 200):
+        self.ops = ops
+        self.device_bus = device_bus
+        self.num_devs = num_devs
+        self.num_vqs = num_vqs
+        self.timeout_ns = timeout_ns
+        self.overflow_retry_ns = overflow_retry_ns
+        self.handled: list[bytes] = []
+        self.kicks: list[tuple[int, int, int]] = []
+        self.errors: list[str] = []
+        self._task = None
+        self.engine_error_handler: Callable[[], Awaitable[object]] | None = None
+
+    async def start(self) -> None:
+        regs = self.ops.regs
+        await self.ops.write("INTR_STATE", regs.value("INTR_STATE", RX_MSG=1, TX_ERR=1, DOORBELL=1, ENG_ERR=1))
+        await self.ops.write("INTR_ENABLE", regs.value("INTR_ENABLE", RX_MSG=1, DOORBELL=1, ENG_ERR=1))
+        self._task = cocotb.start_soon(self._service())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def send(self, slot: bytes) -> None:
+        """Send one message to the driver, waiting while the FIFO is full."""
+        regs = self.ops.regs
+        deadline = get_sim_time(unit="ns") + self.timeout_ns
+        while True:
+            item = await self.ops.send(slot)
+            if item.resp == OKAY:
+                return
+            if item.error_code != ref.OVERFLOW or get_sim_time(unit="ns") > deadline:
+                msg = (f"device send of {msg_name(slot)} refused: "
+                       f"{ref.CODE_NAMES.get(item.error_code, item.error_code)}")
+                self.errors.append(msg)
+                raise BusError("EIO", msg)
+            await Timer(self.overflow_retry_ns, unit="ns")
+            await self.ops.write("TX_ERROR", regs.value("TX_ERROR", OVERFLOW=1))
+
+    async def _service(self) -> None:
+        regs = self.ops.regs
+        while True:
+            await self.ops.seqr.wait_irq()
+            state = await self.ops.read("INTR_STATE")
+            await self.ops.write("INTR_STATE", state)
+            if regs.get("INTR_STATE", "DOORBELL", state):
+                await self._doorbells()
+            await self._drain()
+            if regs.get("INTR_STATE", "ENG_ERR", state) and self.engine_error_handler is not None:
+                await self.engine_error_handler()
+
+    async def _drain(self) -> None:
+        while True:
+            item = await self.ops.recv()
+            if item.empty:
+                return
+            self.handled.append(item.slot)
+            for reply in await self.device_bus.handle(item.slot):
+                await self.send(reply)
+
+    async def _doorbells(self) -> None:
+        regs = self.ops.regs
+        pend_base = regs.addr("DB_PENDING")
+        data_base = regs.addr("DB_DATA")
+        n = self.num_devs * self.num_vqs
+        for word in range((n + 31) // 32):
+            bits = await self.ops.read(pend_base + 4 * word)
+            if not bits:
+                continue
+            await self.ops.write(pend_base + 4 * word, bits)  # W1C before acting: a new kick sets it again
+            for bit in range(32):
+                if bits >> bit & 1:
+                    p = word * 32 + bit
+                    data = await self.ops.read(data_base + 4 * p)
+                    dev, vq = divmod(p, self.num_vqs)
+                    self.kicks.append((dev, vq, data))
+                    await self.device_bus.kick(dev, vq, data)

@@ -1,0 +1,1 @@
+"""cocotb / pyuvm tests. Each module is a cocotb test module run by tb/sim/ launchers."""

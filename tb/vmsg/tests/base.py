@@ -1,0 +1,115 @@
+"""Base pyuvm test of the whole peripheral.
+
+It clocks and resets the DUT, builds the BFMs and the environment, reads the
+configuration back from BUS_INFO / CAPS (and compares it with the HDL
+parameters the build used), starts the driver-side bus layer and the device
+firmware, runs the test's `body`, drains, and fails the test if the
+scoreboard or either software side saw a problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, Timer
+from pyuvm import ConfigDB, uvm_test
+
+from ..bfm.axil import AxilPortBfm
+from ..env.env import VmsgEnv
+from ..seq.bus_layers import DeviceFirmware, DriverBus
+from ..seq.port_ops import PortOps
+
+CLK_PERIOD_NS = 10
+
+
+class VmsgBaseTest(uvm_test):
+    """Subclasses override `body` (and `make_device_bus` for their devices)."""
+
+    start_firmware = True     # run DeviceFirmware on the device port
+    start_driver_bus = True   # run DriverBus on the driver port
+    drain_ns = 2_000
+
+    def build_phase(self):
+        self.dut = cocotb.top
+        self.params: dict[str, int] = json.loads(os.environ["VMSG_HDL_PARAMS"])
+        ConfigDB().set(None, "*", "HDL_PARAMS", self.params)
+        ConfigDB().set(None, "*", "MSG_SIZE", self.params["MSG_SIZE"])
+        dut = self.dut
+        self.clock = Clock(dut.clk_i, CLK_PERIOD_NS, unit="ns")
+        self.clock.start()
+        dut.rst_ni.value = 0
+        self._idle_inputs()
+        self.drv_bfm = AxilPortBfm(dut, "s_drv_axil", dut.drv_irq_o, dut.clk_i, dut.rst_ni)
+        self.dev_bfm = AxilPortBfm(dut, "s_dev_axil", dut.dev_irq_o, dut.clk_i, dut.rst_ni)
+        for agent, bfm, port, regmap in (("drv_agent", self.drv_bfm, "drv", "vmsg_drv_regs"),
+                                          ("dev_agent", self.dev_bfm, "dev", "vmsg_dev_regs")):
+            ConfigDB().set(None, f"*{agent}*", "BFM", bfm)
+            ConfigDB().set(None, f"*{agent}*", "PORT", port)
+            ConfigDB().set(None, f"*{agent}*", "REGMAP", regmap)
+        self.env = VmsgEnv("env", self)
+
+    def _idle_inputs(self) -> None:
+        """Inputs no agent drives in this test stay idle (completion stream, AXI master responses)."""
+        dut = self.dut
+        for name, val in (("s_cpl_valid", 0), ("s_cpl_queue", 0), ("s_cpl_id", 0), ("s_cpl_len", 0),
+                          ("m_axi_awready", 0), ("m_axi_wready", 0), ("m_axi_bvalid", 0), ("m_axi_bid", 0),
+                          ("m_axi_bresp", 0), ("m_axi_arready", 0), ("m_axi_rvalid", 0), ("m_axi_rid", 0),
+                          ("m_axi_rdata", 0), ("m_axi_rresp", 0), ("m_axi_rlast", 0)):
+            if hasattr(dut, name):
+                getattr(dut, name).value = val
+
+    def make_device_bus(self):
+        """The device model behind the firmware; subclasses return theirs."""
+        raise NotImplementedError
+
+    async def reset(self) -> None:
+        self.dut.rst_ni.value = 0
+        await ClockCycles(self.dut.clk_i, 5)
+        self.dut.rst_ni.value = 1
+        await ClockCycles(self.dut.clk_i, 2)
+
+    async def check_configuration(self) -> None:
+        """BUS_INFO and CAPS must report the parameters the HDL was built with."""
+        p = self.params
+        for ops in (self.drv_ops, self.dev_ops):
+            regs = ops.regs
+            assert await ops.read("ID") == 0x47534D56, "ID register"
+            info = await ops.read("BUS_INFO")
+            assert regs.get("BUS_INFO", "REVISION", info) == 1, "BUS_INFO.REVISION"
+            assert regs.get("BUS_INFO", "MSG_SIZE", info) == p["MSG_SIZE"], "BUS_INFO.MSG_SIZE"
+            caps = regs.decode("CAPS", await ops.read("CAPS"))
+            tx, rx = ("TO_DEV_DEPTH", "TO_DRV_DEPTH") if ops is self.drv_ops else ("TO_DRV_DEPTH", "TO_DEV_DEPTH")
+            assert caps == {"TX_DEPTH": p[tx], "RX_DEPTH": p[rx], "NUM_DEVS": p["NUM_DEVS"] & 0xFF,
+                            "NUM_VQS": p["NUM_VQS"]}, f"CAPS {caps}"
+
+    async def run_phase(self):
+        self.raise_objection()
+        await self.reset()
+        self.drv_ops = PortOps(self.env.drv_agent.seqr)
+        self.dev_ops = PortOps(self.env.dev_agent.seqr)
+        await self.check_configuration()
+        self.bus = DriverBus(self.drv_ops)
+        self.firmware = None
+        if self.start_driver_bus:
+            await self.bus.start()
+        if self.start_firmware:
+            self.device_bus = self.make_device_bus()
+            self.firmware = DeviceFirmware(self.dev_ops, self.device_bus, self.params["NUM_DEVS"], self.params["NUM_VQS"])
+            await self.firmware.start()
+        await self.body()
+        await Timer(self.drain_ns, unit="ns")
+        self.bus.stop()
+        if self.firmware is not None:
+            self.firmware.stop()
+        problems = list(self.bus.errors)
+        if self.firmware is not None:
+            problems += self.firmware.errors
+        problems += self.env.scoreboard.problems()
+        self.drop_objection()
+        assert not problems, "\n".join(problems)
+
+    async def body(self) -> None:
+        raise NotImplementedError

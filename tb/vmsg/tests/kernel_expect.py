@@ -1,0 +1,227 @@
+"""What the Linux virtio-msg transport puts on the wire, derived from the kernel code.
+
+This is the independent expectation for the probe tests: it does not use the
+driver model. It reproduces, request by request, the bytes of the one
+request buffer that drivers/virtio/virtio_msg.c keeps per device (allocated
+zeroed; `msg_prepare` clears only header + fixed payload, so bytes beyond
+msg_size keep what an earlier request left there), for the call order of the
+Linux virtio core (register_virtio_device, virtio_dev_probe) and of a
+virtio-blk-like driver probe.
+
+The blk-like driver's probe, after the core's feature negotiation:
+  find_vqs(["req.0"])                       GET_VQUEUE 0, SET_VQUEUE 0
+  virtio_cread(capacity) (u64)              generation, get(0, 8), generation
+  config->get(0, config_size)               chunks of msg_size - 18 bytes
+  virtio_device_ready()                     get_status, set_status(| DRIVER_OK)
+then the core's "did probe set DRIVER_OK" check (get_status).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+HDR = 6
+# status bits (include/uapi/linux/virtio_config.h)
+ACKNOWLEDGE, DRIVER, DRIVER_OK, FEATURES_OK = 1, 2, 4, 8
+# message ids (include/uapi/linux/virtio_msg.h)
+DEVICE_INFO, GET_DEV_FEATURES, SET_DRV_FEATURES, GET_CONFIG, SET_CONFIG = 0x02, 0x03, 0x04, 0x05, 0x06
+GET_DEVICE_STATUS, SET_DEVICE_STATUS, GET_VQUEUE, SET_VQUEUE, RESET_VQUEUE = 0x07, 0x08, 0x09, 0x0A, 0x0B
+EVENT_AVAIL = 0x41
+PAGE_SIZE = 4096
+
+
+@dataclass
+class ExpectedRequest:
+    name: str
+    slot: bytes                                   # the whole request buffer (msg_size bytes)
+    check: Callable[[bytes], str | None] | None = None  # extra check for fields not known in advance
+    ignore: tuple[tuple[int, int], ...] = ()      # byte ranges [a, b) compared by `check` instead
+
+
+def le(v: int, n: int) -> bytes:
+    return v.to_bytes(n, "little")
+
+
+class KernelRequestBuffer:
+    """vmdev->request of virtio_msg.c: one buffer of msg_size bytes per device."""
+
+    def __init__(self, msg_size: int, dev_id: int):
+        self.buf = bytearray(msg_size)  # kzalloc
+        self.dev_id = dev_id
+
+    def prepare(self, msg_id: int, payload_size: int) -> None:
+        """msg_prepare(): zero header + payload, fill the transport header."""
+        size = HDR + payload_size
+        self.buf[:size] = bytes(size)
+        self.buf[0] = 0  # transport request
+        self.buf[1] = msg_id
+        self.buf[2:4] = le(self.dev_id, 2)
+        self.buf[4:6] = le(size, 2)
+
+    def put(self, offset: int, data: bytes) -> None:
+        self.buf[HDR + offset:HDR + offset + len(data)] = data
+
+    def snapshot(self, name: str, **kw) -> ExpectedRequest:
+        return ExpectedRequest(name, bytes(self.buf), **kw)
+
+
+class KernelTransport:
+    """The request sequence of the transport ops, for one device."""
+
+    def __init__(self, msg_size: int, dev_id: int):
+        self.msg_size = msg_size
+        self.req = KernelRequestBuffer(msg_size, dev_id)
+        self.out: list[ExpectedRequest] = []
+
+    def _emit(self, name: str, **kw) -> None:
+        self.out.append(self.req.snapshot(name, **kw))
+
+    def device_info(self) -> None:
+        self.req.prepare(DEVICE_INFO, 0)
+        self._emit("DEVICE_INFO")
+
+    def get_features(self) -> None:
+        self.req.prepare(GET_DEV_FEATURES, 8)
+        self.req.put(0, le(0, 4) + le(2, 4))  # index 0, num 2
+        self._emit("GET_DEV_FEATURES")
+
+    def finalize_features(self, features: int) -> None:
+        # sizeof(struct set_features) = 8: the two feature words lie beyond msg_size.
+        self.req.prepare(SET_DRV_FEATURES, 8)
+        self.req.put(0, le(0, 4) + le(2, 4))
+        self.req.put(8, le(features & 0xFFFFFFFF, 4) + le(features >> 32, 4))
+        self._emit("SET_DRV_FEATURES")
+
+    def get_status(self) -> None:
+        self.req.prepare(GET_DEVICE_STATUS, 0)
+        self._emit("GET_DEVICE_STATUS")
+
+    def set_status(self, status: int) -> None:
+        self.req.prepare(SET_DEVICE_STATUS, 4)
+        self.req.put(0, le(status, 4))
+        self._emit("SET_DEVICE_STATUS")
+
+    def add_status(self, current: int, bit: int) -> int:
+        """virtio_add_status(): get_status, then set_status(old | bit)."""
+        self.get_status()
+        self.set_status(current | bit)
+        return current | bit
+
+    def generation(self) -> None:
+        self.req.prepare(GET_CONFIG, 8)
+        self.req.put(0, le(0, 4) + le(0, 4))
+        self._emit("GET_CONFIG(generation)")
+
+    def get(self, offset: int, length: int) -> None:
+        """virtio_msg_get(): one GET_CONFIG per chunk of msg_size - 18 bytes."""
+        chunk = self.msg_size - HDR - 12
+        self.req.prepare(GET_CONFIG, 8)
+        done = 0
+        while done != length:
+            size = min(chunk, length - done)
+            self.req.put(0, le(offset + done, 4) + le(size, 4))
+            self._emit(f"GET_CONFIG({offset + done},{size})")
+            done += size
+
+    def set(self, offset: int, data: bytes, generation: int) -> None:
+        """virtio_msg_set(): SET_CONFIG chunks carrying the last seen generation; data beyond msg_size."""
+        chunk = self.msg_size - HDR - 12
+        self.req.prepare(SET_CONFIG, 12)
+        self.req.put(0, le(generation, 4))
+        done = 0
+        while done != len(data):
+            size = min(chunk, len(data) - done)
+            self.req.put(4, le(offset + done, 4) + le(size, 4))
+            self.req.put(12, data[done:done + size])
+            self._emit(f"SET_CONFIG({offset + done},{size})")
+            done += size
+
+    def get_vqueue(self, index: int) -> None:
+        self.req.prepare(GET_VQUEUE, 4)
+        self.req.put(0, le(index, 4))
+        self._emit(f"GET_VQUEUE({index})")
+
+    def set_vqueue(self, index: int, size: int) -> None:
+        """SET_VQUEUE: addresses are the ring allocator's; checked for the split-ring layout."""
+        self.req.prepare(SET_VQUEUE, 36)
+        self.req.put(0, le(index, 4) + le(0, 4) + le(size, 4))
+
+        def layout(slot: bytes, size=size) -> str | None:
+            desc = int.from_bytes(slot[HDR + 12:HDR + 20], "little")
+            drv = int.from_bytes(slot[HDR + 20:HDR + 28], "little")
+            dev = int.from_bytes(slot[HDR + 28:HDR + 36], "little")
+            if desc % 16:
+                return f"descriptor table {desc:#x} not 16-byte aligned"
+            if drv != desc + 16 * size:
+                return f"avail ring {drv:#x} does not follow the descriptor table {desc:#x} of {size} entries"
+            used = (drv + 6 + 2 * size + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE
+            if dev != used:
+                return f"used ring {dev:#x}, expected {used:#x} (vring_create_virtqueue with PAGE_SIZE alignment)"
+            return None
+
+        self._emit(f"SET_VQUEUE({index})", check=layout, ignore=((HDR + 12, HDR + 36),))
+
+    def reset_vqueue(self, index: int) -> None:
+        self.req.prepare(RESET_VQUEUE, 4)
+        self.req.put(0, le(index, 4))
+        self._emit(f"RESET_VQUEUE({index})")
+
+    def notify(self, index: int) -> None:
+        """virtio_msg_notify(): EVENT_AVAIL with offset and wrap 0, no response."""
+        self.req.prepare(EVENT_AVAIL, 8)
+        self.req.put(0, le(index, 4) + le(0, 4))
+        self._emit(f"EVENT_AVAIL({index})")
+
+
+def linux_blk_probe(msg_size: int, dev_id: int, device_features: int, driver_features: int,
+                    config_size: int, queue_max_size: int) -> list[ExpectedRequest]:
+    """Requests of virtio_msg_register + register_virtio_device + virtio_dev_probe of a blk-like driver.
+
+    `driver_features` is what the driver and the ring support (the driver's
+    feature table plus the transport bits vring_transport_features keeps);
+    the core negotiates device & driver. A correct device holds the status
+    the driver sets, so each get_status returns the previous set_status.
+    """
+    k = KernelTransport(msg_size, dev_id)
+    k.device_info()                          # virtio_msg_register -> get_device_info
+    k.set_status(0)                          # register_virtio_device: virtio_reset_device
+    st = k.add_status(0, ACKNOWLEDGE)        # ... virtio_add_status(ACKNOWLEDGE)
+    st = k.add_status(st, DRIVER)            # virtio_dev_probe: virtio_add_status(DRIVER)
+    k.get_features()                         # dev->config->get_features
+    k.finalize_features(device_features & driver_features)
+    st = k.add_status(st, FEATURES_OK)       # virtio_features_ok: add FEATURES_OK ...
+    k.get_status()                           # ... and re-read it
+    k.get_vqueue(0)                          # drv->probe: find_vqs
+    k.set_vqueue(0, queue_max_size)
+    k.generation()                           # virtio_cread(capacity): __virtio_cread_many
+    k.get(0, 8)
+    k.generation()
+    k.get(0, config_size)                    # whole config in one config->get
+    k.get_status()                           # virtio_device_ready
+    k.set_status(st | DRIVER_OK)
+    k.get_status()                           # virtio_dev_probe: DRIVER_OK already set?
+    return k.out
+
+
+def compare(expected: list[ExpectedRequest], actual: list[bytes]) -> list[str]:
+    """Message-by-message comparison; returns the differences (empty when equal)."""
+    diffs: list[str] = []
+    for i, exp in enumerate(expected):
+        if i >= len(actual):
+            diffs.append(f"#{i} {exp.name}: missing (only {len(actual)} request(s) sent)")
+            break
+        got = actual[i]
+        a, e = bytearray(got), bytearray(exp.slot)
+        for lo, hi in exp.ignore:
+            a[lo:hi] = e[lo:hi] = bytes(hi - lo)
+        if a != e:
+            first = next(j for j in range(min(len(a), len(e))) if a[j] != e[j]) if len(a) == len(e) else 0
+            diffs.append(f"#{i} {exp.name}: byte {first} differs\n   expected {exp.slot.hex()}\n   got      {got.hex()}")
+        if exp.check is not None:
+            msg = exp.check(got)
+            if msg:
+                diffs.append(f"#{i} {exp.name}: {msg}")
+    if len(actual) > len(expected):
+        diffs.append(f"{len(actual) - len(expected)} request(s) more than expected, first: {actual[len(expected)].hex()}")
+    return diffs
