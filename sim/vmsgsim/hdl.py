@@ -27,8 +27,15 @@ RTL_DIRS = ("common", "mailbox", "doorbell", "engine")
 LINT_WAIVERS = RTL / "lint" / "generated.vlt"
 
 
-def rtl_sources() -> list[Path]:
-    """Every synthesizable source of the peripheral, packages first."""
+def rtl_sources(only: tuple[str, ...] = ()) -> list[Path]:
+    """Every synthesizable source of the peripheral, packages first.
+
+    `only`: restrict to these folders of rtl/ (their packages first), without the generated
+    register blocks and the top level; e.g. ("engine",) builds the used-index engine alone.
+    """
+    if only:
+        files = [p for d in only for p in sorted((RTL / d).glob("*.sv"))]
+        return [p for p in files if p.name.endswith("_pkg.sv")] + [p for p in files if not p.name.endswith("_pkg.sv")]
     gen = sorted(GEN_RTL.glob("*_pkg.sv")) + sorted(p for p in GEN_RTL.glob("*.sv") if not p.name.endswith("_pkg.sv"))
     pkgs = sorted(RTL.glob("*_pkg.sv"))
     mods = [p for d in RTL_DIRS for p in sorted((RTL / d).glob("*.sv")) if not p.name.endswith("_pkg.sv")]
@@ -48,6 +55,7 @@ class HdlConfig:
     extra_sources: tuple[str, ...] = ()  # testbench-only HDL (tb/ wrappers), relative to ROOT
     defines: tuple[tuple[str, object], ...] = ()
     rtl: bool = True  # include the peripheral's RTL (False: extra_sources only)
+    rtl_only: tuple[str, ...] = ()  # with rtl: only these rtl/ folders (see rtl_sources)
 
     @property
     def name(self) -> str:
@@ -59,7 +67,7 @@ class HdlConfig:
         return SIM_BUILD / self.name
 
     def sources(self) -> list[Path]:
-        return (rtl_sources() if self.rtl else []) + [ROOT / s for s in self.extra_sources]
+        return (rtl_sources(self.rtl_only) if self.rtl else []) + [ROOT / s for s in self.extra_sources]
 
     def build_args(self) -> list[str]:
         args = [
@@ -177,9 +185,10 @@ def run(
             plusargs=plusargs or [],
             log_file=test_dir / "sim.log",
         )
-    except SystemExit:
+    except (SystemExit, RuntimeError):
         # Under pytest (and for a simulator exit code) cocotb's runner exits on a
-        # failed test; the results file says what failed.
+        # failed test; a simulation stopped by an SVA ($error -> $stop) makes it
+        # raise RuntimeError instead. The results file says what failed.
         pass
     return parse_results(xml, test_dir)
 

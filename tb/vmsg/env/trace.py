@@ -9,30 +9,35 @@ header and payload fields.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
-from pyuvm import ConfigDB, uvm_subscriber
+from pyuvm import uvm_subscriber
 
+from ..proto import Message, ProtocolError
 from . import mbox_ref as ref
 from .mbox_events import MboxEvent
 from .scoreboard import DIRS
 
 
 def describe(slot: bytes) -> dict:
-    """Decoded fields of a slot, for humans reading the trace."""
-    try:
-        from ..proto import decode_fields  # the codec, when it knows the message
-    except ImportError:  # pragma: no cover - codec always present in the package
-        decode_fields = None
+    """Decoded header and payload fields of a slot (the codec's view), for humans."""
     h = ref.Header.of(slot)
-    out = {"type": h.type, "msg_id": h.msg_id, "dev_id": h.dev_id, "msg_size": h.msg_size}
-    if decode_fields is not None:
-        try:
-            out.update(decode_fields(slot))
-        except Exception as exc:  # a malformed message is still traced
-            out["decode_error"] = str(exc)
+    out: dict = {"type": h.type, "msg_id": h.msg_id, "dev_id": h.dev_id, "msg_size": h.msg_size}
+    try:
+        msg = Message.decode(slot)
+    except ProtocolError as exc:  # a malformed message is still traced
+        out["decode_error"] = str(exc)
+        return out
+    out["name"] = msg.name
+    fields = {}
+    for f in dataclasses.fields(msg.payload):
+        v = getattr(msg.payload, f.name)
+        fields[f.name] = v.hex() if isinstance(v, (bytes, bytearray)) else v
+    if fields:
+        out["payload"] = fields
     return out
 
 
@@ -50,11 +55,16 @@ class MessageTrace(uvm_subscriber):
         run_dir.mkdir(parents=True, exist_ok=True)
         self.path = run_dir / "messages.jsonl"
         self._fh = self.path.open("w")
-        self.count = 0
+        self.records: list[dict] = []  # the same records, for tests that inspect the traffic
 
     def _emit(self, rec: dict) -> None:
         self._fh.write(json.dumps(rec, sort_keys=False) + "\n")
-        self.count += 1
+        self.records.append(rec)
+
+    def slots(self, direction: str, *, doorbells: bool = True, rejected: bool = False) -> list[bytes]:
+        """The slots that crossed in one direction, in order."""
+        return [bytes.fromhex(r["hex"]) for r in self.records
+                if r["dir"] == direction and (doorbells or not r["doorbell"]) and (rejected or not r.get("rejected"))]
 
     def write(self, ev: MboxEvent) -> None:
         if ev.kind in ("commit", "reject"):

@@ -22,7 +22,10 @@ import cocotb
 from cocotb.triggers import Event, First, Timer
 from cocotb.utils import get_sim_time
 
+import errno
+
 from ..bfm.axil import OKAY
+from ..models.errors import BusError
 from ..env import mbox_ref as ref
 from .port_ops import PortOps
 
@@ -39,14 +42,6 @@ MSG_NAMES = {
 def msg_name(slot: bytes) -> str:
     h = ref.Header.of(slot)
     return MSG_NAMES.get((h.is_bus, h.msg_id), f"id {h.msg_id:#04x}")
-
-
-class BusError(Exception):
-    """A transfer failed; `errno` names the error the kernel would see."""
-
-    def __init__(self, errno: str, msg: str):
-        super().__init__(f"{errno}: {msg}")
-        self.errno = errno
 
 
 @dataclass
@@ -99,7 +94,7 @@ class DriverBus:
         waiter = None
         if response_expected:
             if key in self._waiters:
-                raise BusError("EBUSY", f"a request to {'the bus' if h.is_bus else f'dev {h.dev_id}'} is already in flight")
+                raise BusError(errno.EBUSY, f"a request to {'the bus' if h.is_bus else f'dev {h.dev_id}'} is already in flight")
             waiter = self._waiters[key] = _Waiter(h.msg_id)
         try:
             await self._send(request)
@@ -111,7 +106,7 @@ class DriverBus:
                 tx = await self.ops.read("TX_STATUS")
                 rx = await self.ops.read("RX_STATUS")
                 raise BusError(
-                    "ETIMEDOUT",
+                    errno.ETIMEDOUT,
                     f"no response to {msg_name(request)} for {'the bus' if h.is_bus else f'dev_id {h.dev_id}'} "
                     f"within {self.timeout_ns:.0f} ns (sent at {t0:.0f} ns); driver port TX_STATUS={tx:#x} "
                     f"RX_STATUS={rx:#x}; {len(self.received)} message(s) received so far",
@@ -129,11 +124,11 @@ class DriverBus:
             if item.resp == OKAY:
                 return
             if item.error_code != ref.OVERFLOW:
-                raise BusError("EIO", f"{msg_name(request)} refused by the mailbox: TX_ERROR.CODE="
+                raise BusError(errno.EIO, f"{msg_name(request)} refused by the mailbox: TX_ERROR.CODE="
                                       f"{ref.CODE_NAMES.get(item.error_code, item.error_code)}")
             # FIFO full: the message stays staged; wait for the device to pop and commit again.
             if get_sim_time(unit="ns") > deadline:
-                raise BusError("ETIMEDOUT", f"mailbox to device stayed full for {self.timeout_ns:.0f} ns")
+                raise BusError(errno.ETIMEDOUT, f"mailbox to device stayed full for {self.timeout_ns:.0f} ns")
             await Timer(self.overflow_retry_ns, unit="ns")
             await self.ops.write("TX_ERROR", regs.value("TX_ERROR", OVERFLOW=1))
 
@@ -225,7 +220,7 @@ class DeviceFirmware:
                 msg = (f"device send of {msg_name(slot)} refused: "
                        f"{ref.CODE_NAMES.get(item.error_code, item.error_code)}")
                 self.errors.append(msg)
-                raise BusError("EIO", msg)
+                raise BusError(errno.EIO, msg)
             await Timer(self.overflow_retry_ns, unit="ns")
             await self.ops.write("TX_ERROR", regs.value("TX_ERROR", OVERFLOW=1))
 

@@ -142,10 +142,11 @@ class KernelTransport:
         self.req.put(0, le(index, 4))
         self._emit(f"GET_VQUEUE({index})")
 
-    def set_vqueue(self, index: int, size: int) -> None:
-        """SET_VQUEUE: addresses are the ring allocator's; checked for the split-ring layout."""
+    def set_vqueue(self, index: int, size: int, addrs: tuple[int, int, int]) -> None:
+        """SET_VQUEUE. The addresses are the ring allocator's choice (taken from the traffic by
+        the caller); what the kernel guarantees about them is checked: the split-ring layout."""
         self.req.prepare(SET_VQUEUE, 36)
-        self.req.put(0, le(index, 4) + le(0, 4) + le(size, 4))
+        self.req.put(0, le(index, 4) + le(0, 4) + le(size, 4) + b"".join(le(a, 8) for a in addrs))
 
         def layout(slot: bytes, size=size) -> str | None:
             desc = int.from_bytes(slot[HDR + 12:HDR + 20], "little")
@@ -160,7 +161,7 @@ class KernelTransport:
                 return f"used ring {dev:#x}, expected {used:#x} (vring_create_virtqueue with PAGE_SIZE alignment)"
             return None
 
-        self._emit(f"SET_VQUEUE({index})", check=layout, ignore=((HDR + 12, HDR + 36),))
+        self._emit(f"SET_VQUEUE({index})", check=layout)
 
     def reset_vqueue(self, index: int) -> None:
         self.req.prepare(RESET_VQUEUE, 4)
@@ -174,8 +175,17 @@ class KernelTransport:
         self._emit(f"EVENT_AVAIL({index})")
 
 
+def ring_addresses(requests: list[bytes], index: int) -> tuple[int, int, int]:
+    """(descriptor, driver, device) addresses of the first SET_VQUEUE for `index` in a traffic."""
+    for s in requests:
+        if s[1] == SET_VQUEUE and int.from_bytes(s[HDR:HDR + 4], "little") == index:
+            return tuple(int.from_bytes(s[HDR + o:HDR + o + 8], "little") for o in (12, 20, 28))
+    return (0, 0, 0)
+
+
 def linux_blk_probe(msg_size: int, dev_id: int, device_features: int, driver_features: int,
-                    config_size: int, queue_max_size: int) -> list[ExpectedRequest]:
+                    config_size: int, queue_max_size: int,
+                    ring: tuple[int, int, int]) -> list[ExpectedRequest]:
     """Requests of virtio_msg_register + register_virtio_device + virtio_dev_probe of a blk-like driver.
 
     `driver_features` is what the driver and the ring support (the driver's
@@ -193,7 +203,7 @@ def linux_blk_probe(msg_size: int, dev_id: int, device_features: int, driver_fea
     st = k.add_status(st, FEATURES_OK)       # virtio_features_ok: add FEATURES_OK ...
     k.get_status()                           # ... and re-read it
     k.get_vqueue(0)                          # drv->probe: find_vqs
-    k.set_vqueue(0, queue_max_size)
+    k.set_vqueue(0, queue_max_size, ring)
     k.generation()                           # virtio_cread(capacity): __virtio_cread_many
     k.get(0, 8)
     k.generation()
