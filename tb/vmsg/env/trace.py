@@ -54,7 +54,7 @@ class MessageTrace(uvm_subscriber):
         run_dir = Path(os.environ.get("VMSG_RUN_DIR", "."))
         run_dir.mkdir(parents=True, exist_ok=True)
         self.path = run_dir / "messages.jsonl"
-        self._fh = self.path.open("w")
+        self._fh = self.path.open("w", buffering=1)  # line buffered: complete even if the test dies
         self.records: list[dict] = []  # the same records, for tests that inspect the traffic
 
     def _emit(self, rec: dict) -> None:

@@ -158,7 +158,8 @@ class VirtioMsgDevice:
         self._prepare(TransportId.DEVICE_INFO, 0)
         ret = await self._xfer()
         if ret:
-            raise VirtioError(-ret, "DEVICE_INFO failed")
+            cause = self.errors[-1] if self.errors else None
+            raise VirtioError(-ret, f"DEVICE_INFO failed ({cause})" if cause else "DEVICE_INFO failed") from cause
         self.device_id = self._get("I", 0)
         if self.device_id == 0:
             raise VirtioError(errno.ENODEV, "device id 0: no device function")

@@ -197,10 +197,12 @@ class DeviceFirmware:
         self._task = None
         self.engine_error_handler: Callable[[], Awaitable[object]] | None = None
 
-    async def start(self) -> None:
+    async def start(self, doorbells: bool = True) -> None:
+        """Clear and enable the interrupts; doorbells=False leaves DOORBELL masked (the pending
+        bits then collect kicks until someone looks)."""
         regs = self.ops.regs
         await self.ops.write("INTR_STATE", regs.value("INTR_STATE", RX_MSG=1, TX_ERR=1, DOORBELL=1, ENG_ERR=1))
-        await self.ops.write("INTR_ENABLE", regs.value("INTR_ENABLE", RX_MSG=1, DOORBELL=1, ENG_ERR=1))
+        await self.ops.write("INTR_ENABLE", regs.value("INTR_ENABLE", RX_MSG=1, DOORBELL=int(doorbells), ENG_ERR=1))
         self._task = cocotb.start_soon(self._service())
 
     def stop(self) -> None:
@@ -261,4 +263,5 @@ class DeviceFirmware:
                     data = await self.ops.read(data_base + 4 * p)
                     dev, vq = divmod(p, self.num_vqs)
                     self.kicks.append((dev, vq, data))
-                    await self.device_bus.kick(dev, vq, data)
+                    for msg in await self.device_bus.kick(dev, vq, data):
+                        await self.send(msg)

@@ -30,6 +30,8 @@ class VmsgBaseTest(uvm_test):
 
     start_firmware = True     # run DeviceFirmware on the device port
     start_driver_bus = True   # run DriverBus on the driver port
+    firmware_doorbells = True # the firmware takes doorbell interrupts
+    bus_timeout_ns = 200_000  # DriverBus: longest wait for a response
     drain_ns = 2_000
 
     def build_phase(self):
@@ -91,14 +93,14 @@ class VmsgBaseTest(uvm_test):
         self.drv_ops = PortOps(self.env.drv_agent.seqr)
         self.dev_ops = PortOps(self.env.dev_agent.seqr)
         await self.check_configuration()
-        self.bus = DriverBus(self.drv_ops)
+        self.bus = DriverBus(self.drv_ops, timeout_ns=self.bus_timeout_ns)
         self.firmware = None
         if self.start_driver_bus:
             await self.bus.start()
         if self.start_firmware:
             self.device_bus = self.make_device_bus()
             self.firmware = DeviceFirmware(self.dev_ops, self.device_bus, self.params["NUM_DEVS"], self.params["NUM_VQS"])
-            await self.firmware.start()
+            await self.firmware.start(doorbells=self.firmware_doorbells)
         await self.body()
         await Timer(self.drain_ns, unit="ns")
         self.bus.stop()

@@ -72,3 +72,284 @@ class ProbeBlkLinuxTest(TransportTest):
         assert not diffs, "probe differs from the kernel's sequence:\n" + "\n".join(diffs)
         bus_msgs = [s for s in self.env.trace.slots("to_device") if s[0] & 2]
         assert len(bus_msgs) >= 1 and bus_msgs[0][1] == 0x02, "discovery starts with GET_DEVICES"
+
+
+async def wait_for(cond, timeout_ns: float = 100_000, step_ns: float = 100) -> bool:
+    """Poll a model-side condition in simulated time (the models have no events to await)."""
+    waited = 0.0
+    while not cond():
+        if waited >= timeout_ns:
+            return False
+        await Timer(step_ns, unit="ns")
+        waited += step_ns
+    return True
+
+
+GENERIC_ID = 0x7E  # a device id with a GenericDriver bound in these tests
+
+
+def generic(config: bytes = bytes(range(40)), queues=(8,), features: int = VERSION_1) -> GenericDevice:
+    return GenericDevice(GENERIC_ID, features, config, list(queues))
+
+
+@pyuvm.test()
+class ConfigGenerationTest(TransportTest):
+    """Config get/set with a device-side change in between: EVENT_CONFIG reaches the driver's
+    config-changed callback, the generation moves, a SET_CONFIG carrying the old generation is
+    refused and changes nothing, one with the new generation is applied."""
+
+    async def body(self):
+        dev = generic()
+        self.device_bus.add(3, dev)
+        drv = GenericDriver(queues=[VqInfo("q0")])
+        bd = await self.start_models(drivers={GENERIC_ID: lambda: drv})
+        await bd.scan()
+        core = bd.devices[3]
+        t = core.transport
+        assert core.probed, core.probe_error
+        gen0 = await t.generation()
+        assert await t.get(0, 40) == bytes(range(40))
+        changes = core.config_change_count
+        await self.firmware.send(await self.device_bus.change_config(3, 4, b"\xAA\xBB\xCC"))
+        assert await wait_for(lambda: core.config_change_count > changes), "EVENT_CONFIG never reached the driver"
+        gen1 = await t.generation()
+        assert gen1 != gen0, "generation did not move on a device config change"
+        assert (await t.get(0, 8))[4:7] == b"\xAA\xBB\xCC"
+        # A write carrying the generation the driver saw before the change is refused.
+        t.generation_count = gen0
+        await t.set(10, b"\x01\x02")
+        assert bytes(dev.config[10:12]) == bytes([10, 11]), "a stale SET_CONFIG changed the config"
+        await t.generation()
+        await t.set(10, b"\x01\x02")
+        assert bytes(dev.config[10:12]) == b"\x01\x02", "SET_CONFIG with the current generation not applied"
+        # Longer than one chunk at every MSG_SIZE: several SET_CONFIG, data beyond msg_size (RFC sizing).
+        await t.set(0, bytes(range(100, 140)))
+        assert bytes(dev.config) == bytes(range(100, 140))
+        assert await t.get(0, 40) == bytes(range(100, 140))
+        events = [s for s in self.env.trace.slots("to_driver") if s[1] == 0x40 and not s[0] & 3]
+        assert len(events) == 1 and int.from_bytes(events[0][10:14], "little") == gen1
+
+
+@pyuvm.test()
+class FeaturesRefusedTest(TransportTest):
+    """Feature negotiation: the driver offers its table & the device's bits; a device that
+    refuses them clears FEATURES_OK, the re-check fails the probe (ENODEV) and FAILED is set.
+    A device that accepts ends with exactly the negotiated set."""
+
+    async def body(self):
+        refusing = BlkDevice(refuse=lambda f: True)
+        accepting = BlkDevice()
+        self.device_bus.add(1, refusing)
+        self.device_bus.add(2, accepting)
+        bd = await self.start_models()
+        await bd.scan()
+        bad, good = bd.devices[1], bd.devices[2]
+        assert bad.probe_error is not None and bad.probe_error.errno == errno.ENODEV, bad.probe_error
+        assert refusing.status & 0x80, f"FAILED not set: status {refusing.status:#x}"
+        assert not refusing.status & 0x08
+        assert good.probed and accepting.status == 0x0F
+        # Linux: the driver's table & the offer, plus the offered transport bits the ring keeps.
+        table = 0
+        for bit in good.driver.feature_table:
+            table |= 1 << bit
+        assert accepting.negotiated == (accepting.features & (table | VERSION_1 | EVENT_IDX))
+        # The SET_DRV_FEATURES that crossed carries that set as two words beyond msg_size 14.
+        setf = [s for s in self.requests_of(2) if s[1] == 0x04]
+        assert len(setf) == 1 and int.from_bytes(setf[0][4:6], "little") == 14
+        assert int.from_bytes(setf[0][14:22], "little") == accepting.negotiated
+
+
+@pyuvm.test()
+class FindVqsMissingQueueTest(TransportTest):
+    """find_vqs where the second queue does not exist (max_size 0): ENOENT, and every queue
+    already set up is deleted with RESET_VQUEUE (so the device holds no active queue)."""
+
+    async def body(self):
+        dev = generic(queues=(8, 0))
+        self.device_bus.add(4, dev)
+        drv = GenericDriver(queues=[VqInfo("a"), None, VqInfo("b")])  # None: skipped, index not used
+        bd = await self.start_models(drivers={GENERIC_ID: lambda: drv})
+        await bd.scan()
+        core = bd.devices[4]
+        assert core.probe_error is not None and core.probe_error.errno == errno.ENOENT, core.probe_error
+        reqs = [(s[1], int.from_bytes(s[6:10], "little")) for s in self.requests_of(4) if s[1] in (0x09, 0x0A, 0x0B)]
+        assert reqs == [(0x09, 0), (0x0A, 0), (0x09, 1), (0x0B, 0)], reqs
+        assert not any(q.active for q in dev.queues)
+
+
+@pyuvm.test()
+class RemoveResetDelVqsTest(TransportTest):
+    """Driver removal: reset (status 0), del_vqs (RESET_VQUEUE per queue, answered even
+    without RING_RESET), status reads 0, ACKNOWLEDGE again; the device holds no queue."""
+
+    async def body(self):
+        dev = generic(queues=(8, 16))
+        self.device_bus.add(2, dev)
+        drv = GenericDriver(queues=[VqInfo("a"), VqInfo("b")])
+        bd = await self.start_models(drivers={GENERIC_ID: lambda: drv})
+        await bd.scan()
+        assert bd.devices[2].probed and all(q.active for q in dev.queues)
+        n = len(self.requests_of(2))
+        await bd.unregister_device(2)
+        # (msg_id, first payload word); GET_DEVICE_STATUS has no payload: None
+        tail = [(s[1], None if s[1] == 0x07 else int.from_bytes(s[6:10], "little")) for s in self.requests_of(2)[n:]]
+        assert tail == [(0x08, 0), (0x0B, 0), (0x0B, 1), (0x07, None), (0x07, None), (0x08, 1)], tail
+        assert not any(q.active for q in dev.queues) and dev.status == 0x01
+        assert not bd.devices and drv.removed
+
+
+@pyuvm.test()
+class PingTest(TransportTest):
+    """Bus PING: every value echoed."""
+
+    async def body(self):
+        bd = await self.start_models()
+        for v in (0, 1, 0xDEADBEEF, 0xFFFFFFFF, 0x12345678):
+            assert await bd.ping(v) == v
+
+
+@pyuvm.test()
+class GetDevicesPagingTest(TransportTest):
+    """GET_DEVICES paging: 40 device numbers spread over 0..1023, asked 8 at a time; every
+    request aligned, every device found once, in order."""
+
+    async def body(self):
+        import random
+
+        numbers = sorted(random.sample(range(1024), 40))
+        for n in numbers:
+            self.device_bus.add(n, generic())
+        bd = await self.start_models(get_devices_window=8)
+        found = await bd.get_devices()
+        assert found == numbers, f"found {found}"
+        reqs = [s for s in self.env.trace.slots("to_device") if s[0] == 0x02 and s[1] == 0x02]
+        assert len(reqs) >= 2, "no paging happened"
+        for s in reqs:
+            off, num = int.from_bytes(s[6:8], "little"), int.from_bytes(s[8:10], "little")
+            assert off % 8 == 0 and num == 8, (off, num)
+
+
+@pyuvm.test()
+class HotplugTest(TransportTest):
+    """EVENT_DEVICE: a device plugged in later is registered and probed; a removed one is
+    unregistered (its remove path meets a device that is gone: those requests time out,
+    bounded, as the kernel's would)."""
+
+    bus_timeout_ns = 20_000
+
+    async def body(self):
+        self.device_bus.add(1, BlkDevice())
+        bd = await self.start_models()
+        await bd.scan()
+        assert list(bd.devices) == [1]
+        await self.firmware.send(await self.device_bus.hotplug(6, BlkDevice(capacity=77)))
+        assert await wait_for(lambda: 6 in bd.devices and bd.devices[6].probed, 200_000), "hot-plugged device not probed"
+        assert bd.devices[6].driver.capacity == 77
+        gone = bd.devices[1]
+        await self.firmware.send(await self.device_bus.remove(1))
+        # The remove path: reset, RESET_VQUEUE, get_status, add ACKNOWLEDGE (get + set): five
+        # requests to a device that is gone, each dropped by the device side and timed out.
+        def timeouts():
+            return [e for e in gone.transport.errors if e.errno == errno.ETIMEDOUT]
+
+        assert await wait_for(lambda: len(timeouts()) >= 5, 500_000), \
+            f"remove path did not run: drops {dict(self.device_bus.drops)}, errors {gone.transport.errors}"
+        assert self.device_bus.drops["unknown_device"] == 5
+        assert 1 not in bd.devices and not gone.probed
+        assert bd.event_log == [(6, 1), (1, 2)]
+
+
+@pyuvm.test()
+class TwoDevicesInterleavedTest(TransportTest):
+    """Two devices probed at once: their requests interleave on the mailbox, every response
+    reaches the right device, and each device's sequence is still exactly the kernel's."""
+
+    async def body(self):
+        ms = self.params["MSG_SIZE"]
+        features = VERSION_1 | EVENT_IDX | BLK_F_FLUSH
+        self.device_bus.add(1, BlkDevice(capacity=100, queue_size=8, features=features))
+        self.device_bus.add(2, BlkDevice(capacity=200, queue_size=16, features=features))
+        bd = await self.start_models()
+        t1 = cocotb.start_soon(bd.register_device(1))
+        t2 = cocotb.start_soon(bd.register_device(2))
+        await t1
+        await t2
+        assert bd.devices[1].driver.capacity == 100 and bd.devices[2].driver.capacity == 200
+        order = [int.from_bytes(s[2:4], "little") for s in self.env.trace.slots("to_device") if not s[0] & 2]
+        switches = sum(a != b for a, b in zip(order, order[1:]))
+        assert switches >= 4, f"requests did not interleave: {order}"
+        for dev_id, qsize in ((1, 8), (2, 16)):
+            sent = self.requests_of(dev_id)
+            exp = kx.linux_blk_probe(ms, dev_id, features, BLK_F_FLUSH | EVENT_IDX | VERSION_1, 60, qsize,
+                                     kx.ring_addresses(sent, 0))
+            diffs = kx.compare(exp, sent)
+            assert not diffs, f"dev {dev_id}:\n" + "\n".join(diffs)
+
+
+@pyuvm.test()
+class NoDeviceTimeoutTest(TransportTest):
+    """A request to a device number nobody answers ends in ETIMEDOUT after the bus's bounded
+    wait, with a diagnostic naming the message and the device; nothing hangs, and the next
+    request to a real device still works."""
+
+    bus_timeout_ns = 30_000
+
+    async def body(self):
+        from cocotb.utils import get_sim_time
+
+        self.device_bus.add(1, BlkDevice())
+        bd = await self.start_models()
+        t0 = get_sim_time(unit="ns")
+        core = await bd.register_device(9)
+        elapsed = get_sim_time(unit="ns") - t0
+        assert core is None and bd.errors, "registering a missing device should fail"
+        err = bd.errors[-1]
+        assert err.errno == errno.ETIMEDOUT, err
+        assert "DEVICE_INFO" in str(err) and "dev_id 9" in str(err), str(err)
+        assert self.bus_timeout_ns <= elapsed < 2 * self.bus_timeout_ns, elapsed
+        assert self.device_bus.drops, "the device model should have dropped the request"
+        assert (await bd.register_device(1)).probed
+
+
+@pyuvm.test()
+class DoorbellCoalesceTest(TransportTest):
+    """Many EVENT_AVAIL kicks to one queue while the device side is not looking: one pending
+    bit, the last kick's next_offset_wrap kept, every kick counted, all but one coalesced.
+    The kicks never enter the message FIFO."""
+
+    firmware_doorbells = False
+
+    async def body(self):
+        import random
+
+        self.device_bus.add(2, BlkDevice(features=VERSION_1 | (1 << 38)))  # NOTIFICATION_DATA
+        bd = await self.start_models()
+        await bd.scan()
+        core = bd.devices[2]
+        t = core.transport
+        vq = t.vq(0)
+        regs = self.dev_ops.regs
+        kicks0 = await self.dev_ops.read("DB_KICKS")
+        coal0 = await self.dev_ops.read("DB_COALESCED")
+        rx0 = await self.dev_ops.read("RX_POPPED")
+        n = random.randint(5, 12)
+        for i in range(n):
+            buf = self.allocator.alloc(64, 8)
+            await vq.add_buf([(buf, 64)], [], token=i)
+            assert await t.notify_with_data(vq)
+        last = vq.avail_idx_shadow
+        p = 2 * self.params["NUM_VQS"] + 0
+        pending = [await self.dev_ops.read(regs.addr("DB_PENDING") + 4 * w) for w in range(2)]
+        assert pending[p // 32] == 1 << (p % 32) and pending[1 - p // 32] == 0, [hex(x) for x in pending]
+        data = await self.dev_ops.read(regs.addr("DB_DATA") + 4 * p)
+        assert data == (last & 0x7FFF) | ((last >> 15) & 1) << 31, f"DB_DATA {data:#x}, avail idx {last}"
+        assert await self.dev_ops.read("DB_KICKS") - kicks0 == n
+        assert await self.dev_ops.read("DB_COALESCED") - coal0 == n - 1
+        assert await self.dev_ops.read("RX_POPPED") == rx0, "a kick went through the message FIFO"
+        state = await self.dev_ops.read("INTR_STATE")
+        assert regs.get("INTR_STATE", "DOORBELL", state)
+        await self.dev_ops.write(regs.addr("DB_PENDING") + 4 * (p // 32), 1 << (p % 32))
+        assert await self.dev_ops.read(regs.addr("DB_PENDING") + 4 * (p // 32)) == 0
+        await t.notify_with_data(vq)
+        assert await self.dev_ops.read(regs.addr("DB_PENDING") + 4 * (p // 32)) == 1 << (p % 32)
+        await self.dev_ops.write(regs.addr("DB_PENDING") + 4 * (p // 32), 1 << (p % 32))
