@@ -1,0 +1,59 @@
+// Simple dual-port RAM: one write port with byte enables, one read port with
+// a synchronous (registered) read. Written in the form Yosys and FPGA tools
+// infer as block RAM; no reset on the storage or on the read register.
+// Read-during-write of the same word returns the old contents.
+
+`default_nettype none
+
+module vmsg_sdp_ram #(
+  parameter int unsigned WORDS  = 64,               // number of words (>= 2)
+  parameter int unsigned DATA_W = 32,               // word width, a multiple of 8
+  parameter int unsigned ADDR_W = $clog2(WORDS)     // address width (derived)
+) (
+  input  wire logic                clk_i,
+  // write port
+  input  wire logic                we_i,
+  input  wire logic [ADDR_W-1:0]   waddr_i,
+  input  wire logic [DATA_W-1:0]   wdata_i,
+  input  wire logic [DATA_W/8-1:0] wbe_i,
+  // read port: rdata_o holds the word at raddr_i one cycle after re_i
+  input  wire logic                re_i,
+  input  wire logic [ADDR_W-1:0]   raddr_i,
+  output      logic [DATA_W-1:0]   rdata_o
+);
+
+  localparam int unsigned BYTES = DATA_W / 8;
+
+  if (DATA_W % 8 != 0 || DATA_W == 0 || WORDS < 2) begin : g_bad_params
+    $fatal(1, "vmsg_sdp_ram: DATA_W (%0d) must be a multiple of 8 and WORDS (%0d) >= 2",
+           DATA_W, WORDS);
+  end
+
+  logic [DATA_W-1:0] mem_q [WORDS];
+  logic [DATA_W-1:0] rdata_q;
+
+  always_ff @(posedge clk_i) begin
+    if (we_i) begin
+      for (int unsigned b = 0; b < BYTES; b++) begin
+        if (wbe_i[b]) mem_q[waddr_i][b*8 +: 8] <= wdata_i[b*8 +: 8];
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (re_i) rdata_q <= mem_q[raddr_i];
+  end
+
+  assign rdata_o = rdata_q;
+
+`ifndef SYNTHESIS
+  // Addresses of enabled ports stay inside the array.
+  a_waddr_range: assert property (@(posedge clk_i) we_i |-> (32'(waddr_i) < WORDS))
+    else $error("vmsg_sdp_ram: write address %0d out of range", waddr_i);
+  a_raddr_range: assert property (@(posedge clk_i) re_i |-> (32'(raddr_i) < WORDS))
+    else $error("vmsg_sdp_ram: read address %0d out of range", raddr_i);
+`endif
+
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,578 @@
+// One direction of the virtio-msg mailbox (docs/architecture.md, "Mailbox").
+//
+// Storage is a vmsg_sdp_ram of (DEPTH + 1) slots of MSG_SIZE bytes. The slot
+// at the write pointer is always the writer's staging slot and never part of
+// the queue, so a message can be staged while the FIFO is full.
+//
+// Writer (TX): window writes land in the staging slot and set the word's bit
+// in a written-mask; shadows of header bytes 0..13 feed the framing check. A
+// commit that passes it zero-fills the words not written (one per cycle, the
+// ack waits), records the written length and advances the write pointer.
+// To the device, an EVENT_AVAIL that passes is sent to the doorbells instead.
+//
+// Reader (RX): the head is latched in head_sel_q: a FIFO slot, or (to the
+// driver only) an EVENT_USED event taken from the event input, chosen
+// round-robin when both wait. The RX window reads the head; POP releases it.
+//
+// Timing: every request from the register blocks is registered on entry and
+// the framing check result is registered too, so that neither the register
+// decode nor the check is in series with the mailbox logic. Acks therefore
+// come one cycle after the request at the earliest (the register block allows
+// any latency). The check sees the staged header of the previous cycle; the
+// AXI4-Lite port's request spacing (at least three cycles from one request
+// to the next) keeps it up to date, which an assertion checks.
+
+`default_nettype none
+
+module vmsg_mbox
+  import vmsg_pkg::*;
+#(
+  parameter int unsigned MSG_SIZE  = 64,    // bytes per slot: multiple of 4, 44..256
+  parameter int unsigned DEPTH     = 8,     // messages the FIFO holds: 2..255
+  parameter bit          TO_DEVICE = 1'b1,  // 1: driver writes, device reads; 0: the reverse
+  parameter int unsigned NUM_DEVS  = 8,     // device numbers with doorbells (EVENT_AVAIL check)
+  parameter int unsigned NUM_VQS   = 4      // virtqueues per device with doorbells
+) (
+  input  wire logic        clk_i,
+  input  wire logic        rst_ni,
+
+  // ---- writer side ----
+  // TX_CTRL (external register; the register block forwards writes only)
+  input  wire logic        tx_ctrl_req_i,
+  input  wire logic        tx_ctrl_commit_i,    // COMMIT bit written as 1
+  input  wire logic        tx_ctrl_discard_i,   // DISCARD bit written as 1
+  output      logic        tx_ctrl_ack_o,
+  output      logic        tx_ctrl_err_o,
+  // TX_MSG window (64 words)
+  input  wire logic        tx_win_req_i,
+  input  wire logic        tx_win_we_i,
+  input  wire logic [5:0]  tx_win_word_i,      // word within the window
+  input  wire logic [31:0] tx_win_wdata_i,
+  input  wire logic [31:0] tx_win_wmask_i,
+  output      logic        tx_win_rd_ack_o,
+  output      logic        tx_win_wr_ack_o,
+  output      logic        tx_win_err_o,
+  // TX_STATUS / TX_ERROR
+  output      logic [8:0]  tx_count_o,
+  output      logic        tx_full_o,
+  output      logic [8:0]  tx_staged_len_o,
+  output      logic [3:0]  tx_err_code_o,
+  // one-cycle pulses: counters, sticky flag, interrupt
+  output      logic        tx_accepted_o,       // a message was queued
+  output      logic [6:1]  tx_rej_o,            // a commit was refused, bit = error code
+  output      logic        tx_overflow_o,       // TX_ERROR.OVERFLOW hwset
+  output      logic        tx_doorbell_o,       // an EVENT_AVAIL went to the doorbells
+  output      logic        tx_err_irq_o,        // TX_ERR interrupt
+
+  // ---- reader side ----
+  // RX_CTRL (external register; writes only)
+  input  wire logic        rx_ctrl_req_i,
+  input  wire logic        rx_ctrl_pop_i,       // POP bit written as 1
+  output      logic        rx_ctrl_ack_o,
+  output      logic        rx_ctrl_err_o,
+  // RX_MSG window (64 words)
+  input  wire logic        rx_win_req_i,
+  input  wire logic        rx_win_we_i,
+  input  wire logic [5:0]  rx_win_word_i,      // word within the window
+  output      logic        rx_win_rd_ack_o,
+  output      logic        rx_win_wr_ack_o,
+  output      logic [31:0] rx_win_rdata_o,
+  output      logic        rx_win_err_o,
+  // RX_STATUS
+  output      logic [8:0]  rx_count_o,
+  output      logic        rx_empty_o,
+  output      logic [8:0]  rx_head_len_o,
+  // one-cycle pulses
+  output      logic        rx_popped_o,
+  output      logic        rx_underflow_o,
+  output      logic        rx_msg_irq_o,        // RX_MSG interrupt
+
+  // ---- doorbell kick (TO_DEVICE = 1), one cycle ----
+  output      logic        kick_valid_o,
+  output      logic [15:0] kick_dev_o,
+  output      logic [15:0] kick_vq_o,
+  output      logic [31:0] kick_data_o,
+
+  // ---- event input (TO_DEVICE = 0): EVENT_USED from the used-index engine ----
+  input  wire logic        evt_valid_i,
+  output      logic        evt_ready_o,
+  input  wire logic [15:0] evt_dev_id_i,
+  input  wire logic [15:0] evt_vq_i
+);
+
+  // ---------------------------------------------------------------------------
+  // Sizes
+  // ---------------------------------------------------------------------------
+  localparam int unsigned WORDS     = MSG_SIZE / 4;            // words per slot
+  localparam int unsigned SLOTS     = DEPTH + 1;               // queue + staging slot
+  localparam int unsigned RAM_WORDS = SLOTS * WORDS;
+  localparam int unsigned RAM_AW    = $clog2(RAM_WORDS);
+  localparam int unsigned SLOT_W    = $clog2(SLOTS);
+  localparam int unsigned WIDX_W    = $clog2(WORDS);           // word index within a slot
+  localparam int unsigned CNT_W     = 9;                       // counts up to 255 (+1 event)
+
+  localparam logic [RAM_AW-1:0] SLOT_STRIDE = RAM_AW'(WORDS);
+  localparam logic [SLOT_W-1:0] LAST_SLOT   = SLOT_W'(SLOTS - 1);
+  localparam logic [CNT_W-1:0]  DEPTH_CNT   = CNT_W'(DEPTH);
+
+  if (MSG_SIZE % 4 != 0 || MSG_SIZE < VMSG_MIN_SIZE || MSG_SIZE > VMSG_MAX_SLOT
+      || DEPTH < 2 || DEPTH > 255) begin : g_bad_params
+    $fatal(1, "vmsg_mbox: MSG_SIZE %0d (multiple of 4, 44..256) or DEPTH %0d (2..255) out of range",
+           MSG_SIZE, DEPTH);
+  end
+
+  typedef enum logic [1:0] {
+    HEAD_NONE,  // nothing to read
+    HEAD_FIFO,  // the head is the FIFO slot at the read pointer
+    HEAD_EVT    // the head is the latched event (to driver only)
+  } head_e;
+
+  // ---------------------------------------------------------------------------
+  // State
+  // ---------------------------------------------------------------------------
+  // writer
+  logic [WORDS-1:0]          mask_q, mask_d;             // words written since accept/discard
+  logic [SHADOW_BYTES*8-1:0] shadow_q, shadow_d;         // staged bytes 0..13
+  logic [8:0]                staged_len_q, staged_len_d; // highest written word + 1, times 4
+  logic [SLOT_W-1:0]         wr_slot_q;
+  logic [RAM_AW-1:0]         wr_base_q;                  // first RAM word of the staging slot
+  logic                      fill_q, fill_d;             // zero-filling for an accepted commit
+  vmsg_err_e                 err_code_q, err_code_d;
+  // shared
+  logic [CNT_W-1:0]          count_q, count_d;           // messages queued in the RAM
+  // reader
+  logic [SLOT_W-1:0]         rd_slot_q;
+  logic [RAM_AW-1:0]         rd_base_q;
+  head_e                     head_sel_q, head_sel_d;
+  logic                      rr_evt_q, rr_evt_d;         // prefer the event input next time
+  logic [15:0]               evt_dev_q, evt_vq_q;        // latched event head
+  logic                      rd_pend_q;                  // window read, data next cycle
+  logic                      rd_evt_q;                   // ... of the event head
+  logic [1:0]                rd_word_q;                  // ... at this word (event words 0..2)
+  // HEAD_LEN of each slot, written at push
+  logic [8:0]                len_q [SLOTS];
+
+  // ---------------------------------------------------------------------------
+  // Framing check of the staged message
+  // ---------------------------------------------------------------------------
+  vmsg_err_e   chk_code, chk_code_q;
+  logic        chk_doorbell, chk_doorbell_q;
+  logic [15:0] chk_dev, kick_dev_q;
+  logic [31:0] chk_vq, chk_data, kick_data_q;
+  logic [15:0] kick_vq_q;
+
+  vmsg_mbox_check #(
+    .MSG_SIZE  (MSG_SIZE),
+    .TO_DEVICE (TO_DEVICE),
+    .NUM_DEVS  (NUM_DEVS),
+    .NUM_VQS   (NUM_VQS)
+  ) u_check (
+    .hdr_i       (shadow_q),
+    .full_i      (count_q == DEPTH_CNT),
+    .code_o      (chk_code),
+    .doorbell_o  (chk_doorbell),
+    .kick_dev_o  (chk_dev),
+    .kick_vq_o   (chk_vq),
+    .kick_data_o (chk_data)
+  );
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      chk_code_q     <= ERR_NONE;
+      chk_doorbell_q <= 1'b0;
+      kick_dev_q     <= '0;
+      kick_vq_q      <= '0;
+      kick_data_q    <= '0;
+    end else begin
+      chk_code_q     <= chk_code;
+      chk_doorbell_q <= chk_doorbell;
+      kick_dev_q     <= chk_dev;
+      // The range check bounds index by NUM_VQS (<= 1024), so 16 bits carry it.
+      kick_vq_q      <= chk_vq[15:0];
+      kick_data_q    <= chk_data;
+    end
+  end
+  assign kick_dev_o  = kick_dev_q;
+  assign kick_vq_o   = kick_vq_q;
+  assign kick_data_o = kick_data_q;
+  logic unused_chk_vq;
+  assign unused_chk_vq = ^chk_vq[31:16];
+
+  // ---------------------------------------------------------------------------
+  // Requests, registered on entry
+  // ---------------------------------------------------------------------------
+  logic        tx_ctrl_req, tx_ctrl_commit, tx_ctrl_discard;
+  logic        tx_win_req, tx_win_we;
+  logic [5:0]  tx_win_word;
+  logic [31:0] tx_win_wdata, tx_win_wmask;
+  logic        rx_ctrl_req, rx_ctrl_pop;
+  logic        rx_win_req, rx_win_we;
+  logic [5:0]  rx_win_word;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      tx_ctrl_req     <= 1'b0;
+      tx_ctrl_commit  <= 1'b0;
+      tx_ctrl_discard <= 1'b0;
+      tx_win_req      <= 1'b0;
+      tx_win_we       <= 1'b0;
+      tx_win_word     <= '0;
+      tx_win_wdata    <= '0;
+      tx_win_wmask    <= '0;
+      rx_ctrl_req     <= 1'b0;
+      rx_ctrl_pop     <= 1'b0;
+      rx_win_req      <= 1'b0;
+      rx_win_we       <= 1'b0;
+      rx_win_word     <= '0;
+    end else begin
+      tx_ctrl_req     <= tx_ctrl_req_i;
+      tx_ctrl_commit  <= tx_ctrl_commit_i;
+      tx_ctrl_discard <= tx_ctrl_discard_i;
+      tx_win_req      <= tx_win_req_i;
+      tx_win_we       <= tx_win_we_i;
+      tx_win_word     <= tx_win_word_i;
+      tx_win_wdata    <= tx_win_wdata_i;
+      tx_win_wmask    <= tx_win_wmask_i;
+      rx_ctrl_req     <= rx_ctrl_req_i;
+      rx_ctrl_pop     <= rx_ctrl_pop_i;
+      rx_win_req      <= rx_win_req_i;
+      rx_win_we       <= rx_win_we_i;
+      rx_win_word     <= rx_win_word_i;
+    end
+  end
+
+  // ---------------------------------------------------------------------------
+  // Writer: window writes, commit, discard, zero fill
+  // ---------------------------------------------------------------------------
+  logic [5:0]        tx_word;       // word of the window access
+  logic [WIDX_W-1:0] tx_widx;
+  logic              tx_in_range;
+  logic              win_wr;        // a window write into the staging slot
+  logic [3:0]        win_be;
+  logic [8:0]        win_len;       // staged length if this is the highest word
+  assign tx_word     = tx_win_word;
+  assign tx_widx     = tx_word[WIDX_W-1:0];
+  assign tx_in_range = 32'(tx_word) < WORDS;
+  assign win_wr      = tx_win_req && tx_win_we && tx_in_range;
+  assign win_len     = {1'b0, tx_word, 2'b00} + 9'd4;
+  always_comb begin
+    for (int unsigned b = 0; b < 4; b++) win_be[b] = |tx_win_wmask[b*8 +: 8];
+  end
+
+  // Lowest word not written yet: the next word the zero fill writes.
+  logic [WIDX_W-1:0] fill_idx;
+  always_comb begin
+    fill_idx = '0;
+    for (int i = int'(WORDS) - 1; i >= 0; i--) begin
+      if (!mask_q[i]) fill_idx = WIDX_W'(i);
+    end
+  end
+
+  logic commit, discard, accept_now, push, reject, kick;
+  assign commit     = tx_ctrl_req && tx_ctrl_commit && !fill_q;
+  // COMMIT and DISCARD written together: the commit is done, DISCARD ignored.
+  assign discard    = tx_ctrl_req && tx_ctrl_discard && !tx_ctrl_commit && !fill_q;
+  assign reject     = commit && (chk_code_q != ERR_NONE);
+  assign kick       = commit && chk_doorbell_q;
+  assign accept_now = commit && (chk_code_q == ERR_NONE) && !chk_doorbell_q;
+  // Push when every word of the slot holds data of this message: at once if
+  // all were written, else at the end of the zero fill.
+  assign push       = (accept_now || fill_q) && (&mask_q);
+
+  // RAM write port: the zero fill, or a window write.
+  logic                ram_we;
+  logic [RAM_AW-1:0]   ram_waddr;
+  logic [31:0]         ram_wdata;
+  logic [3:0]          ram_wbe;
+  always_comb begin
+    if (fill_q) begin
+      ram_we    = !(&mask_q);
+      ram_waddr = wr_base_q + RAM_AW'(fill_idx);
+      ram_wdata = '0;
+      ram_wbe   = 4'hF;
+    end else begin
+      ram_we    = win_wr;
+      ram_waddr = wr_base_q + RAM_AW'(tx_widx);
+      // The first write to a word since the last accept/discard writes all
+      // four bytes (unstrobed ones as zero), so that no byte of an earlier
+      // message survives in a partly written word.
+      if (mask_q[tx_widx]) begin
+        ram_wdata = tx_win_wdata;
+        ram_wbe   = win_be;
+      end else begin
+        ram_wdata = tx_win_wdata & tx_win_wmask;
+        ram_wbe   = 4'hF;
+      end
+    end
+  end
+
+  always_comb begin
+    mask_d       = mask_q;
+    shadow_d     = shadow_q;
+    staged_len_d = staged_len_q;
+    fill_d       = fill_q;
+    err_code_d   = err_code_q;
+
+    if (fill_q) begin
+      if (ram_we) mask_d[fill_idx] = 1'b1;
+    end else if (win_wr) begin
+      mask_d[tx_widx] = 1'b1;
+      for (int unsigned k = 0; k < SHADOW_BYTES; k++) begin
+        if (32'(tx_word) == k / 4 && win_be[k % 4]) begin
+          shadow_d[k*8 +: 8] = tx_win_wdata[(k % 4)*8 +: 8];
+        end
+      end
+      if (staged_len_q < win_len) staged_len_d = win_len;
+    end
+
+    if (accept_now && !(&mask_q)) fill_d = 1'b1;
+    if (reject) err_code_d = chk_code_q;
+
+    // Accepted, doorbell or discard: the next message starts from zero.
+    if (push || kick || discard) begin
+      mask_d       = '0;
+      shadow_d     = '0;
+      staged_len_d = '0;
+      fill_d       = 1'b0;
+    end
+  end
+
+  // Writer acks: an accepted commit waits for the zero fill; everything else
+  // answers in the cycle of the (registered) request.
+  assign tx_ctrl_ack_o   = (tx_ctrl_req && !accept_now) || push;
+  assign tx_ctrl_err_o   = reject;
+  assign tx_win_wr_ack_o = tx_win_req && tx_win_we;
+  assign tx_win_rd_ack_o = tx_win_req && !tx_win_we;   // write-only window
+  assign tx_win_err_o    = tx_win_req && (!tx_win_we || !tx_in_range);
+
+  assign tx_count_o      = count_q;
+  assign tx_full_o       = (count_q == DEPTH_CNT);
+  assign tx_staged_len_o = staged_len_q;
+  assign tx_err_code_o   = err_code_q;
+  assign tx_accepted_o   = push;
+  always_comb begin
+    for (int unsigned c = 1; c <= 6; c++) tx_rej_o[c] = reject && (chk_code_q == vmsg_err_e'(c));
+  end
+  assign tx_overflow_o   = reject && (chk_code_q == ERR_OVERFLOW);
+  assign tx_doorbell_o   = kick;
+  assign tx_err_irq_o    = reject;
+  assign kick_valid_o    = kick;
+
+  // ---------------------------------------------------------------------------
+  // Reader: head selection, pop, window reads
+  // ---------------------------------------------------------------------------
+  logic pop, pop_fifo, underflow;
+  assign pop       = rx_ctrl_req && rx_ctrl_pop && (head_sel_q != HEAD_NONE);
+  assign underflow = rx_ctrl_req && rx_ctrl_pop && (head_sel_q == HEAD_NONE);
+  assign pop_fifo  = pop && (head_sel_q == HEAD_FIFO);
+
+  assign count_d = count_q + CNT_W'(push) - CNT_W'(pop_fifo);
+
+  // A new head is chosen in the cycle the old one is popped (or when there
+  // was none), from the FIFO as it is after this cycle and the event input.
+  logic head_free, fifo_avail, evt_avail, evt_take;
+  assign head_free  = (head_sel_q == HEAD_NONE) || pop;
+  assign fifo_avail = (count_d != '0);
+  assign evt_avail  = !TO_DEVICE && evt_valid_i;
+
+  always_comb begin
+    head_sel_d = head_sel_q;
+    rr_evt_d   = rr_evt_q;
+    if (head_free) begin
+      if (fifo_avail && evt_avail) begin
+        head_sel_d = rr_evt_q ? HEAD_EVT : HEAD_FIFO;
+        rr_evt_d   = !rr_evt_q;
+      end else if (fifo_avail) begin
+        head_sel_d = HEAD_FIFO;
+      end else if (evt_avail) begin
+        head_sel_d = HEAD_EVT;
+      end else begin
+        head_sel_d = HEAD_NONE;
+      end
+    end
+  end
+
+  assign evt_take    = head_free && (head_sel_d == HEAD_EVT);
+  assign evt_ready_o = evt_take;
+
+  // Window reads: SLVERR and 0 beyond MSG_SIZE or while empty, else the head
+  // word one cycle later (RAM read, or the synthesized EVENT_USED message).
+  logic [5:0]        rx_word;
+  logic              rx_rd, rx_rd_ok;
+  assign rx_word  = rx_win_word;
+  assign rx_rd    = rx_win_req && !rx_win_we;
+  assign rx_rd_ok = rx_rd && (32'(rx_word) < WORDS) && (head_sel_q != HEAD_NONE);
+
+  logic [31:0] ram_rdata;
+  vmsg_sdp_ram #(
+    .WORDS  (RAM_WORDS),
+    .DATA_W (32)
+  ) u_ram (
+    .clk_i   (clk_i),
+    .we_i    (ram_we),
+    .waddr_i (ram_waddr),
+    .wdata_i (ram_wdata),
+    .wbe_i   (ram_wbe),
+    .re_i    (rx_rd_ok && (head_sel_q == HEAD_FIFO)),
+    .raddr_i (rd_base_q + RAM_AW'(rx_word[WIDX_W-1:0])),
+    .rdata_o (ram_rdata)
+  );
+
+  // EVENT_USED as a message: type 0x00, msg_id 0x42, dev_id, msg_size 10,
+  // index u32 = vq; everything else zero.
+  logic [31:0] evt_word;
+  always_comb begin
+    unique case (rd_word_q)
+      2'd0:    evt_word = {evt_dev_q, MSG_EVENT_USED, TYPE_TRANSPORT_REQ};
+      2'd1:    evt_word = {evt_vq_q, EVENT_USED_SIZE};
+      default: evt_word = '0;
+    endcase
+  end
+
+  assign rx_win_rd_ack_o = (rx_rd && !rx_rd_ok) || rd_pend_q;
+  assign rx_win_wr_ack_o = rx_win_req && rx_win_we;     // read-only window
+  assign rx_win_err_o    = rx_win_req && !rx_rd_ok;
+  assign rx_win_rdata_o  = !rd_pend_q ? '0 : rd_evt_q ? evt_word : ram_rdata;
+
+  assign rx_ctrl_ack_o  = rx_ctrl_req;
+  assign rx_ctrl_err_o  = underflow;
+  assign rx_popped_o    = pop;
+  assign rx_underflow_o = underflow;
+  assign rx_msg_irq_o   = push || evt_take;
+
+  assign rx_count_o    = count_q + CNT_W'(head_sel_q == HEAD_EVT);
+  assign rx_empty_o    = (head_sel_q == HEAD_NONE);
+  always_comb begin
+    unique case (head_sel_q)
+      HEAD_FIFO: rx_head_len_o = len_q[rd_slot_q];
+      HEAD_EVT:  rx_head_len_o = EVENT_USED_LEN;
+      default:   rx_head_len_o = '0;
+    endcase
+  end
+
+  // ---------------------------------------------------------------------------
+  // Registers
+  // ---------------------------------------------------------------------------
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      mask_q       <= '0;
+      shadow_q     <= '0;
+      staged_len_q <= '0;
+      wr_slot_q    <= '0;
+      wr_base_q    <= '0;
+      fill_q       <= 1'b0;
+      err_code_q   <= ERR_NONE;
+      count_q      <= '0;
+      rd_slot_q    <= '0;
+      rd_base_q    <= '0;
+      head_sel_q   <= HEAD_NONE;
+      rr_evt_q     <= 1'b0;
+      evt_dev_q    <= '0;
+      evt_vq_q     <= '0;
+      rd_pend_q    <= 1'b0;
+      rd_evt_q     <= 1'b0;
+      rd_word_q    <= '0;
+    end else begin
+      mask_q       <= mask_d;
+      shadow_q     <= shadow_d;
+      staged_len_q <= staged_len_d;
+      fill_q       <= fill_d;
+      err_code_q   <= err_code_d;
+      count_q      <= count_d;
+      head_sel_q   <= head_sel_d;
+      rr_evt_q     <= rr_evt_d;
+
+      if (push) begin
+        wr_slot_q <= (wr_slot_q == LAST_SLOT) ? '0 : wr_slot_q + 1'b1;
+        wr_base_q <= (wr_slot_q == LAST_SLOT) ? '0 : wr_base_q + SLOT_STRIDE;
+      end
+      if (pop_fifo) begin
+        rd_slot_q <= (rd_slot_q == LAST_SLOT) ? '0 : rd_slot_q + 1'b1;
+        rd_base_q <= (rd_slot_q == LAST_SLOT) ? '0 : rd_base_q + SLOT_STRIDE;
+      end
+      if (evt_take) begin
+        evt_dev_q <= evt_dev_id_i;
+        evt_vq_q  <= evt_vq_i;
+      end
+
+      rd_pend_q <= rx_rd_ok;
+      if (rx_rd_ok) begin
+        rd_evt_q  <= (head_sel_q == HEAD_EVT);
+        rd_word_q <= (rx_word > 6'd2) ? 2'd3 : rx_word[1:0];
+      end
+    end
+  end
+
+  // Written length per slot: a small memory, no reset (read only for queued slots).
+  always_ff @(posedge clk_i) begin
+    if (push) len_q[wr_slot_q] <= staged_len_q;
+  end
+
+`ifndef SYNTHESIS
+  // Assertions run from the first clock after reset. They use a flop of
+  // their own so that the reset net is only ever used asynchronously.
+  logic sva_en_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) sva_en_q <= 1'b0;
+    else         sva_en_q <= 1'b1;
+  end
+
+  // ---- FIFO bounds ----
+  a_count_range: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    count_q <= DEPTH_CNT)
+    else $error("vmsg_mbox: count %0d above DEPTH %0d", count_q, DEPTH);
+  a_no_push_full: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    push |-> count_q < DEPTH_CNT)
+    else $error("vmsg_mbox: push into a full FIFO");
+  a_no_pop_empty: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    pop_fifo |-> count_q != '0)
+    else $error("vmsg_mbox: pop of an empty FIFO");
+  a_ptrs_match_count: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    (32'(wr_slot_q) + SLOTS - 32'(rd_slot_q)) % SLOTS == 32'(count_q))
+    else $error("vmsg_mbox: pointers disagree with count");
+  // ---- head ----
+  a_head_fifo: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    (head_sel_q == HEAD_NONE) |-> count_q == '0)
+    else $error("vmsg_mbox: queued message but no head");
+  a_head_fifo_nonempty: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    (head_sel_q == HEAD_FIFO) |-> count_q != '0)
+    else $error("vmsg_mbox: FIFO head of an empty FIFO");
+  a_evt_only_to_drv: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    TO_DEVICE |-> head_sel_q != HEAD_EVT && !evt_ready_o)
+    else $error("vmsg_mbox: event head in the to-device mailbox");
+  a_evt_ready_valid: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    evt_ready_o |-> evt_valid_i)
+    else $error("vmsg_mbox: evt_ready without evt_valid");
+  // The event producer holds a waiting event stable.
+  a_evt_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    !TO_DEVICE && evt_valid_i && !evt_ready_o |=> evt_valid_i && $stable(evt_dev_id_i) && $stable(evt_vq_i))
+    else $error("vmsg_mbox: event input dropped or changed before ready");
+  // ---- request / ack ----
+  a_no_req_in_fill: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    fill_q |-> !tx_ctrl_req && !tx_win_req)
+    else $error("vmsg_mbox: writer request during the zero fill");
+  // The registered framing check must describe the staged message as it is
+  // now: nothing changed the staged header or the count in the last cycle.
+  a_chk_fresh: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    commit |-> !$past(win_wr || discard || push || kick || fill_q))
+    else $error("vmsg_mbox: commit processed with a stale framing check");
+  a_ctrl_ack: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    tx_ctrl_ack_o |-> tx_ctrl_req || fill_q)
+    else $error("vmsg_mbox: TX_CTRL ack without a request");
+  a_fill_progress: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    fill_q && !(&mask_q) |-> ram_we)
+    else $error("vmsg_mbox: zero fill stalled");
+  a_rx_ack_pending: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    rd_pend_q |-> !rx_win_req && !rx_ctrl_req)
+    else $error("vmsg_mbox: reader request while a window read is pending");
+  a_kick_not_push: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    !(kick && push))
+    else $error("vmsg_mbox: doorbell and push in one cycle");
+  a_kick_to_dev: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    kick |-> TO_DEVICE)
+    else $error("vmsg_mbox: doorbell from the to-driver mailbox");
+`endif
+
+endmodule
+
+`default_nettype wire
