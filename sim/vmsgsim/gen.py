@@ -61,7 +61,9 @@ def generate(name: str) -> None:
         err_if_bad_rw=True,
     )
     GEN_INCLUDE.mkdir(parents=True, exist_ok=True)
-    CHeaderExporter().export(root, str(GEN_INCLUDE / f"{name}.h"))
+    # Hierarchical type names (VMSG_DRV_REGS__INTR_STATE__RX_MSG_bm) rather than names
+    # derived from anonymous types, which carry hashes.
+    CHeaderExporter().export(root, str(GEN_INCLUDE / f"{name}.h"), reuse_typedefs=False)
     HTMLExporter().export(root, str(GEN_DOCS / name), title=root.top.get_property("name"))
 
 

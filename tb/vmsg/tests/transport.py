@@ -29,7 +29,7 @@ class TransportTest(VmsgBaseTest):
         return DeviceBus(self.params["MSG_SIZE"], NullQueueBackend())
 
     async def start_models(self, **bus_driver_kw) -> BusDriver:
-        self.memory = ByteMemory(RING_BASE, 1 << 20)
+        self.memory = ByteMemory(1 << 20, RING_BASE)
         self.allocator = BumpAllocator(RING_BASE, 1 << 20)
         self.bus_driver = BusDriver(self.bus, self.memory, self.allocator, **bus_driver_kw)
         self.bus.event_handler = self.bus_driver.handle_message
