@@ -511,78 +511,41 @@ module vmsg_periph
   logic [31:0] eng_rdata;
   logic        eng_err_irq;
 
-  // ===========================================================================
-  // >>> ENGINE PLACEHOLDER: vmsg_used_engine is not plugged in yet. <<<
-  // Replace this block with the instance below once rtl/engine/ is there:
-  //
-  //   vmsg_used_engine #(
-  //     .NUM_Q (ENG_QUEUES), .AXI_DATA_W (AXI_DATA_W),
-  //     .AXI_ADDR_W (AXI_ADDR_W), .AXI_ID_W (AXI_ID_W)
-  //   ) u_engine (
-  //     .clk_i, .rst_ni,
-  //     .s_reg_req_i   (dev_hwif_out.ENG.req),
-  //     .s_reg_addr_i  (dev_hwif_out.ENG.addr),
-  //     .s_reg_we_i    (dev_hwif_out.ENG.req_is_wr),
-  //     .s_reg_wdata_i (dev_hwif_out.ENG.wr_data),
-  //     .s_reg_wmask_i (dev_hwif_out.ENG.wr_biten),
-  //     .s_reg_rd_ack_o (eng_rd_ack), .s_reg_rdata_o (eng_rdata),
-  //     .s_reg_wr_ack_o (eng_wr_ack), .s_reg_err_o   (eng_err),
-  //     .s_cpl_valid, .s_cpl_ready, .s_cpl_queue, .s_cpl_id, .s_cpl_len,
-  //     .m_axi_* (all AXI4 master ports),
-  //     .evt_valid_o (evt_valid), .evt_ready_i (evt_ready),
-  //     .evt_dev_id_o (evt_dev_id), .evt_vq_o (evt_vq),
-  //     .err_irq_o (eng_err_irq)
-  //   );
-  //
-  // Until then: every ENG access answers at once with SLVERR and 0, the
-  // completion stream is never ready, the AXI4 master stays idle and no
-  // event reaches the to-driver mailbox.
-  // ===========================================================================
-  assign eng_rd_ack  = dev_hwif_out.ENG.req && !dev_hwif_out.ENG.req_is_wr;
-  assign eng_wr_ack  = dev_hwif_out.ENG.req && dev_hwif_out.ENG.req_is_wr;
-  assign eng_err     = dev_hwif_out.ENG.req;
-  assign eng_rdata   = '0;
-  assign eng_err_irq = 1'b0;
-
-  assign evt_valid   = 1'b0;
-  assign evt_dev_id  = '0;
-  assign evt_vq      = '0;
-
-  assign s_cpl_ready = 1'b0;
-
-  assign m_axi_awid    = '0;
-  assign m_axi_awaddr  = '0;
-  assign m_axi_awlen   = '0;
-  assign m_axi_awsize  = '0;
-  assign m_axi_awburst = 2'b01;  // INCR
-  assign m_axi_awlock  = 1'b0;
-  assign m_axi_awcache = '0;
-  assign m_axi_awprot  = '0;
-  assign m_axi_awvalid = 1'b0;
-  assign m_axi_wdata   = '0;
-  assign m_axi_wstrb   = '0;
-  assign m_axi_wlast   = 1'b0;
-  assign m_axi_wvalid  = 1'b0;
-  assign m_axi_bready  = 1'b0;
-  assign m_axi_arid    = '0;
-  assign m_axi_araddr  = '0;
-  assign m_axi_arlen   = '0;
-  assign m_axi_arsize  = '0;
-  assign m_axi_arburst = 2'b01;  // INCR
-  assign m_axi_arlock  = 1'b0;
-  assign m_axi_arcache = '0;
-  assign m_axi_arprot  = '0;
-  assign m_axi_arvalid = 1'b0;
-  assign m_axi_rready  = 1'b0;
-
-  logic unused_eng_placeholder;
-  assign unused_eng_placeholder = ^{s_cpl_valid, s_cpl_queue, s_cpl_id, s_cpl_len,
-                                    m_axi_awready, m_axi_wready, m_axi_bid, m_axi_bresp,
-                                    m_axi_bvalid, m_axi_arready, m_axi_rid, m_axi_rdata,
-                                    m_axi_rresp, m_axi_rlast, m_axi_rvalid, evt_ready,
-                                    dev_hwif_out.ENG.addr, dev_hwif_out.ENG.wr_data,
-                                    dev_hwif_out.ENG.wr_biten};
-  // >>> END OF ENGINE PLACEHOLDER <<<
+  vmsg_used_engine #(
+    .NUM_Q      (ENG_QUEUES),
+    .AXI_DATA_W (AXI_DATA_W),
+    .AXI_ADDR_W (AXI_ADDR_W),
+    .AXI_ID_W   (AXI_ID_W)
+  ) u_engine (
+    .clk_i,
+    .rst_ni,
+    .s_reg_req_i    (dev_hwif_out.ENG.req),
+    .s_reg_addr_i   (dev_hwif_out.ENG.addr),
+    .s_reg_we_i     (dev_hwif_out.ENG.req_is_wr),
+    .s_reg_wdata_i  (dev_hwif_out.ENG.wr_data),
+    .s_reg_wmask_i  (dev_hwif_out.ENG.wr_biten),
+    .s_reg_rd_ack_o (eng_rd_ack),
+    .s_reg_rdata_o  (eng_rdata),
+    .s_reg_wr_ack_o (eng_wr_ack),
+    .s_reg_err_o    (eng_err),
+    .s_cpl_valid_i  (s_cpl_valid),
+    .s_cpl_ready_o  (s_cpl_ready),
+    .s_cpl_queue_i  (s_cpl_queue),
+    .s_cpl_id_i     (s_cpl_id),
+    .s_cpl_len_i    (s_cpl_len),
+    .m_axi_awid, .m_axi_awaddr, .m_axi_awlen, .m_axi_awsize, .m_axi_awburst,
+    .m_axi_awlock, .m_axi_awcache, .m_axi_awprot, .m_axi_awvalid, .m_axi_awready,
+    .m_axi_wdata, .m_axi_wstrb, .m_axi_wlast, .m_axi_wvalid, .m_axi_wready,
+    .m_axi_bid, .m_axi_bresp, .m_axi_bvalid, .m_axi_bready,
+    .m_axi_arid, .m_axi_araddr, .m_axi_arlen, .m_axi_arsize, .m_axi_arburst,
+    .m_axi_arlock, .m_axi_arcache, .m_axi_arprot, .m_axi_arvalid, .m_axi_arready,
+    .m_axi_rid, .m_axi_rdata, .m_axi_rresp, .m_axi_rlast, .m_axi_rvalid, .m_axi_rready,
+    .evt_valid_o    (evt_valid),
+    .evt_ready_i    (evt_ready),
+    .evt_dev_id_o   (evt_dev_id),
+    .evt_vq_o       (evt_vq),
+    .err_irq_o      (eng_err_irq)
+  );
 
   // ---------------------------------------------------------------------------
   // Driver register block inputs

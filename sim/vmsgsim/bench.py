@@ -1,0 +1,98 @@
+"""Engine benchmark (`make bench`, `python -m vmsgsim.bench`): not a test.
+
+Builds the used-index engine alone (rtl/engine/, NUM_Q 16, 64-bit data unless --data-w) and runs
+each scenario of SCENARIOS as a cocotb run (tb/vmsg/tests/engine_bench.py): completions offered
+back to back on the stream port, memory write/read latency 0, 16 and 64 cycles, one queue and
+many queues, EVENT_IDX off and on. Prints a table and writes build/reports/bench.json.
+
+Figures per scenario: completions_per_cycle (steady state at the stream port),
+idx_writes_per_completion, notifications_sent (NOTIFY_CNT) against notifications_required (the
+notification oracle over the values the engine read), latency_cycles (completion accepted to
+the B response of the used->idx write that publishes it, at low load), and the parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import hdl
+from .paths import REPORTS, RUNS
+
+NUM_Q = 16
+RING = 4096
+N = 4000
+
+# used rings 4 KiB aligned (elements at 4 mod 8: an element straddles two 64-bit beats), plus
+# two many-queue scenarios with used rings at 4 mod 8 (elements 8-byte aligned, "-al8")
+SCENARIOS = [
+    {"name": f"{nq}q-lat{lat}-{'evidx' if ev else 'flags'}",
+     "queues": nq, "latency": lat, "event_idx": ev, "ring_size": RING, "completions": N, "used_offset": 0}
+    for nq in (1, 16) for lat in (0, 16, 64) for ev in (False, True)
+] + [
+    {"name": f"16q-lat{lat}-flags-al8", "queues": 16, "latency": lat, "event_idx": False,
+     "ring_size": RING, "completions": N, "used_offset": 4}
+    for lat in (0, 64)
+] + [
+    # a ring of 256: at most 256 completions may be accepted and not yet visible
+    {"name": "1q-lat64-flags-ring256", "queues": 1, "latency": 64, "event_idx": False,
+     "ring_size": 256, "completions": N, "used_offset": 0},
+]
+
+
+def config(data_w: int) -> hdl.HdlConfig:
+    params = {"NUM_Q": NUM_Q, "AXI_DATA_W": data_w, "AXI_ADDR_W": 32}
+    return hdl.HdlConfig(top="vmsg_used_engine", params=tuple(sorted(params.items())),
+                         label=f"bench-w{data_w}", rtl_only=("engine",))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-w", type=int, default=64)
+    ap.add_argument("--only", default="", help="run scenarios whose name contains this")
+    ap.add_argument("--completions", type=int, default=N)
+    a = ap.parse_args(argv)
+    cfg = config(a.data_w)
+    results = []
+    for sc in SCENARIOS:
+        if a.only and a.only not in sc["name"]:
+            continue
+        sc = {**sc, "completions": a.completions}
+        t0 = time.time()
+        run_dir = RUNS / f"bench-{sc['name']}-w{a.data_w}"
+        r = hdl.run(cfg, "vmsg.tests.engine_bench", "bench_scenario", run_dir, seed=1,
+                    extra_env={"VMSG_BENCH": json.dumps(sc)})
+        res_file = run_dir / "bench_result.json"
+        if not r.passed or not res_file.exists():
+            print(f"{sc['name']}: FAILED ({run_dir / 'sim.log'}): {r.failures}", file=sys.stderr)
+            results.append({**sc, "failed": True})
+            continue
+        res = json.loads(res_file.read_text())
+        res["wall_s"] = round(time.time() - t0, 1)
+        results.append(res)
+        print(f"{res['name']:<22} {res['completions_per_cycle']:>7.3f} cpl/clk  "
+              f"{res['idx_writes_per_completion']:>8.4f} idx/cpl  "
+              f"notif {res['notifications_sent']:>5}/{res['notifications_required']:<5} "
+              f"lat {res['latency_cycles']:>6.1f}  ({res['wall_s']} s)", flush=True)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    out = REPORTS / "bench.json"
+    out.write_text(json.dumps({"engine": {"NUM_Q": NUM_Q, "AXI_DATA_W": a.data_w}, "scenarios": results}, indent=1))
+    print()
+    hdr = f"{'scenario':<22} {'queues':>6} {'lat':>4} {'evidx':>5} {'cpl/clk':>8} {'idx/cpl':>8} {'sent':>6} {'req':>6} {'lat(clk)':>8}"
+    print(hdr)
+    print("-" * len(hdr))
+    for r in results:
+        if r.get("failed"):
+            print(f"{r['name']:<22} FAILED")
+            continue
+        print(f"{r['name']:<22} {r['queues']:>6} {r['latency']:>4} {str(r['event_idx']):>5} "
+              f"{r['completions_per_cycle']:>8.3f} {r['idx_writes_per_completion']:>8.4f} "
+              f"{r['notifications_sent']:>6} {r['notifications_required']:>6} {r['latency_cycles']:>8.1f}")
+    print(f"\nwritten: {out}")
+    return 1 if any(r.get("failed") for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
