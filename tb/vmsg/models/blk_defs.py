@@ -25,3 +25,17 @@ BLK_CFG_NUM_QUEUES = 34
 BLK_CONFIG_SIZE = 60          # through write_zeroes_may_unmap and its padding
 
 SECTOR_SIZE = 512
+
+# struct virtio_blk_outhdr { le32 type; le32 reserved; le64 sector; }
+BLK_OUTHDR_FMT = "<IIQ"
+BLK_OUTHDR_SIZE = 16
+# Request types.
+VIRTIO_BLK_T_IN = 0
+VIRTIO_BLK_T_OUT = 1
+VIRTIO_BLK_T_FLUSH = 4
+VIRTIO_BLK_T_GET_ID = 8
+VIRTIO_BLK_ID_BYTES = 20
+# Status byte values.
+VIRTIO_BLK_S_OK = 0
+VIRTIO_BLK_S_IOERR = 1
+VIRTIO_BLK_S_UNSUPP = 2

@@ -4,8 +4,16 @@
 spec-correct semantics (status machine, feature negotiation, config generation, queue setup)
 and returns the messages to send back: the response, if any, then events the message caused.
 Unsolicited messages (hot-plug, removal, config change, used-buffer events) come from its other
-methods. Queue set-up and reset are passed to a `QueueBackend`: in simulation that programs the
-used-index engine; `NullQueueBackend` just records the calls.
+methods. Queue set-up, reset and completions are passed to a `QueueBackend`: in simulation that
+programs and feeds the used-index engine; `NullQueueBackend` just records the calls.
+
+I/O: each active queue of a device has a `DeviceVirtqueue` (in `device.rings`, made on SET_VQUEUE
+when the bus has a memory, dropped on RESET_VQUEUE and device reset) used only for the avail side
+(popping chains, avail_event). Used buffers are reported with `backend.complete`; the device
+never writes the used ring itself. A backend that completes in software (SoftwareQueueBackend)
+has an event outbox (`take_events() -> [(dev, vq)]`): `kick` returns one EVENT_USED per entry
+after the device's own messages, and `take_events()` here drains it for completions made
+outside a kick.
 
 Choices where the sources leave room (see docs of each handler):
 - responses always count their data in msg_size (spec-clean), slots are padded to msg_size;
@@ -28,6 +36,7 @@ from ..proto import Message, ProtocolError
 from ..proto import payloads as p
 from ..proto.constants import (EVENT_ID_BASE, GET_DEVICES_ALIGN, HEADER_SIZE, BusId, DevState, Feature,
                                Status, TransportId)
+from .device_ring import Chain, DeviceRingError, DeviceVirtqueue
 from .memory import Memory
 
 U16_LIMIT = 1 << 16
@@ -38,9 +47,21 @@ FEATURES_OK = int(Status.FEATURES_OK)
 NEEDS_RESET = int(Status.DEVICE_NEEDS_RESET)
 
 
+# Completion paths a device type may ask for (`VirtioDeviceModel.completion_path`): the engine's
+# stream port (a hardware back end) or its register path (firmware, CPL_ID/CPL_LEN/CPL_PUSH).
+PATH_STREAM = "stream"
+PATH_REGS = "regs"
+
+
 @runtime_checkable
 class QueueBackend(Protocol):
-    """Where a configured queue's used ring is served (the used-index engine in simulation)."""
+    """Where a configured queue's used ring is served (the used-index engine in simulation).
+
+    `complete` reports one used buffer {head, length} of queue vq of device dev: the backend
+    writes the used element, publishes used->idx and decides (and sends) EVENT_USED. `path` is
+    the device type's completion_path; a backend with one path ignores it. It returns once the
+    completion is handed over, not when it is visible to the driver.
+    """
 
     async def configure_queue(self, dev: int, vq: int, size: int, desc: int, driver: int,
                               device: int, event_idx: bool) -> None: ...
@@ -49,12 +70,33 @@ class QueueBackend(Protocol):
 
     async def device_reset(self, dev: int) -> None: ...
 
+    async def complete(self, dev: int, vq: int, head: int, length: int, path: str = PATH_STREAM) -> None: ...
+
+
+async def complete_all(backend: QueueBackend, dev: int, vq: int, completions: list[tuple[int, int]],
+                       path: str = PATH_STREAM) -> None:
+    """Report several used buffers of one queue, in order: through the backend's optional
+    `complete_many` (one publication for all) when it has one, else one `complete` each."""
+    many = getattr(backend, "complete_many", None)
+    if many is not None:
+        await many(dev, vq, completions, path)
+        return
+    for head, length in completions:
+        await backend.complete(dev, vq, head, length, path)
+
 
 class NullQueueBackend:
     """Records the calls; serves nothing."""
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
+
+    async def complete(self, dev: int, vq: int, head: int, length: int, path: str = PATH_STREAM) -> None:
+        self.calls.append(("complete", dev, vq, head, length, path))
+
+    async def complete_many(self, dev: int, vq: int, completions: list[tuple[int, int]],
+                            path: str = PATH_STREAM) -> None:
+        self.calls.append(("complete_many", dev, vq, list(completions), path))
 
     async def configure_queue(self, dev: int, vq: int, size: int, desc: int, driver: int,
                               device: int, event_idx: bool) -> None:
@@ -92,7 +134,16 @@ class Kick:
 
 class VirtioDeviceModel:
     """Base of the device types: identity, offered features, config space, queues, and the
-    transport state the driver sets (status, driver features, generation)."""
+    transport state the driver sets (status, driver features, generation).
+
+    Device types that process requests call `serve_queue` from `on_kick` and implement
+    `process_chain`. `completion_path` tells the backend which engine path completes this
+    device's buffers; `batch_completions` reports all buffers of one kick with one
+    `complete_all` (False: one `complete` right after each buffer is processed).
+    """
+
+    completion_path = PATH_REGS
+    batch_completions = True
 
     def __init__(self, device_id: int, features: int, config: bytes = b"",
                  queue_max_sizes: tuple[int, ...] | list[int] = (), vendor_id: int = 0x4D534756) -> None:
@@ -105,6 +156,9 @@ class VirtioDeviceModel:
         self.driver_features = [0, 0]               # words 0 and 1 as SET_DRV_FEATURES wrote them
         self.generation = 0
         self.kicks: list[Kick] = []
+        self.rings: dict[int, DeviceVirtqueue] = {}  # avail side of each active queue
+        self.stats: Counter[str] = Counter()         # request processing counters
+        self.ring_errors: list[str] = []
 
     # --- derived state -------------------------------------------------------------------------
     @property
@@ -137,14 +191,78 @@ class VirtioDeviceModel:
         self.config[offset:offset + len(data)] = data
 
     def reset(self) -> None:
-        """Device-type state to clear on a device reset (status 0)."""
+        """Device-type state to clear on a device reset (status 0): kicks and queue rings (the
+        spec discards pending queue work). Subclasses extend it."""
         self.kicks.clear()
+        self.rings.clear()
+
+    # --- queue rings (avail side) ----------------------------------------------------------------
+    def attach_ring(self, vq: int, ring: DeviceVirtqueue) -> None:
+        self.rings[vq] = ring
+
+    def detach_ring(self, vq: int) -> None:
+        self.rings.pop(vq, None)
 
     async def on_kick(self, bus: "DeviceBus", dev_num: int, vq: int, data: int) -> list[bytes]:
-        """A doorbell for an active queue after DRIVER_OK. Request processing (read the chains
-        from memory, complete them through the backend) goes here in the device types; it
-        returns the messages to send (usually none: the engine sends EVENT_USED)."""
+        """A doorbell for an active queue after DRIVER_OK; returns the messages to send. The
+        base device processes nothing (tests drive its rings by hand); request devices call
+        serve_queue."""
         return []
+
+    def process_chain(self, mem: Memory, vq: int, chain: Chain) -> int:
+        """Do one request; returns the used length (bytes written into the buffer)."""
+        raise NotImplementedError
+
+    async def serve_queue(self, bus: "DeviceBus", dev_num: int, vq: int) -> list[bytes]:
+        """Pop every available chain of queue vq (a kick is coalesced: it may cover many
+        buffers or none new), process each and complete it through the backend.
+
+        With EVENT_IDX the device asks for the next kick (avail_event = last_avail_idx) once
+        the ring looks empty and looks again, so a buffer added meanwhile is not stranded.
+        A ring the device cannot parse (bad head, descriptor loop, memory outside the model)
+        sets DEVICE_NEEDS_RESET (the EVENT_CONFIG is returned) and stops the device's I/O
+        until reset; a buffer whose data lies outside memory is completed with length 0 and
+        counted in stats["dma_error"].
+        """
+        if self.status & NEEDS_RESET:
+            self.stats["kick_needs_reset"] += 1
+            return []
+        ring = self.rings.get(vq)
+        if ring is None or bus.memory is None:
+            self.stats["kick_no_ring"] += 1
+            return []
+        done: list[tuple[int, int]] = []
+        out: list[bytes] = []
+        popped = 0
+        while True:
+            try:
+                chain = ring.pop()
+                if chain is None and ring.event_idx:
+                    ring.request_kick_at(ring.last_avail_idx)
+                    chain = ring.pop()
+            except (DeviceRingError, IndexError) as exc:
+                self.stats["bad_ring"] += 1
+                self.ring_errors.append(f"vq {vq}: {exc}")
+                out.append(await bus.set_needs_reset(dev_num))
+                break
+            if chain is None:
+                break
+            popped += 1
+            try:
+                length = self.process_chain(bus.memory, vq, chain)
+            except IndexError:
+                self.stats["dma_error"] += 1
+                length = 0
+            self.stats["buffers"] += 1
+            if self.batch_completions:
+                done.append((chain.head, length))
+            else:
+                await bus.backend.complete(dev_num, vq, chain.head, length, self.completion_path)
+        if done:
+            await complete_all(bus.backend, dev_num, vq, done, self.completion_path)
+        if not popped and not out:
+            self.stats["empty_kick"] += 1
+        return out
 
 
 class DeviceBus:
@@ -227,7 +345,16 @@ class DeviceBus:
             self.drops["kick_inactive_queue"] += 1
             return []
         dev.kicks.append(Kick(vq, data))
-        return await dev.on_kick(self, dev_num, vq, data)
+        out = await dev.on_kick(self, dev_num, vq, data)
+        return out + self.take_events()
+
+    def take_events(self) -> list[bytes]:
+        """The EVENT_USED messages a software backend decided since the last call (empty for a
+        backend without an outbox: the engine sends its own)."""
+        take = getattr(self.backend, "take_events", None)
+        if take is None:
+            return []
+        return [self.event_used(dev, vq) for dev, vq in take()]
 
     # --- messages from the driver ----------------------------------------------------------------
     def _respond(self, req: Message, payload: p.Payload) -> bytes:
@@ -361,11 +488,17 @@ class DeviceBus:
             self.refusals["bad_set_vqueue"] += 1
             if req.index < len(dev.queues):
                 dev.queues[req.index].clear()
+                dev.detach_ring(req.index)
             return [self._respond(msg, p.Empty())]
         q = dev.queues[req.index]
         q.size, q.desc, q.driver, q.device = req.size, req.descriptor_addr, req.driver_addr, req.device_addr
+        event_idx = dev.has_negotiated(Feature.RING_EVENT_IDX)
+        if self.memory is not None:
+            # A fresh ring: the driver zeroes a new ring, so both indices start at 0.
+            dev.attach_ring(req.index, DeviceVirtqueue(self.memory, q.size, q.desc, q.driver, q.device,
+                                                       event_idx))
         await self.backend.configure_queue(msg.dev_id, req.index, q.size, q.desc, q.driver, q.device,
-                                           dev.has_negotiated(Feature.RING_EVENT_IDX))
+                                           event_idx)
         return [self._respond(msg, p.Empty())]
 
     async def _reset_vqueue(self, msg: Message, dev: VirtioDeviceModel) -> list[bytes]:
@@ -373,6 +506,7 @@ class DeviceBus:
         index = msg.payload.index
         if index < len(dev.queues):
             dev.queues[index].clear()
+            dev.detach_ring(index)
             await self.backend.reset_queue(msg.dev_id, index)
         else:
             self.refusals["bad_reset_vqueue"] += 1

@@ -25,3 +25,13 @@ class BusError(VirtioError):
 
 class VirtqueueError(VirtioError):
     """A virtqueue operation failed (ENOSPC when the ring is full, EIO for a broken ring)."""
+
+
+class IoStatusError(VirtioError):
+    """A request completed with an error status (EIO): `status` is the device's status byte
+    (VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_UNSUPP, ...), None when the device wrote none."""
+
+    def __init__(self, status: "int | None", detail: str = "") -> None:
+        self.status = status
+        what = f"status {status}" if status is not None else "no status written"
+        super().__init__(_errno.EIO, f"{what}: {detail}" if detail else what)
