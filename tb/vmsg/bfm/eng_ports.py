@@ -94,9 +94,13 @@ class CplSource:
     """Completion stream driver. `send()` queues completions; `on_accept(c, cycle)` is called
     for each one the port takes (s_cpl_valid_i && s_cpl_ready_o at a rising edge)."""
 
-    def __init__(self, dut, clk, idle_prob: float = 0.0, seed: int = 0):
+    def __init__(self, dut, clk, idle_prob: float = 0.0, seed: int = 0, port: str = "s_cpl_{}_i",
+                 ready: str = "s_cpl_ready_o"):
+        """port: name pattern of the inputs ({} = valid, queue, id, len); ready: the output."""
         self.dut = dut
         self.clk = clk
+        self._valid, self._queue, self._id, self._len = (getattr(dut, port.format(n)) for n in ("valid", "queue", "id", "len"))
+        self._ready = getattr(dut, ready)
         self.idle_prob = idle_prob
         self.rng = random.Random(seed)
         self.pending: deque[Completion] = deque()
@@ -106,10 +110,10 @@ class CplSource:
         self._wake = Event()
         self._idle = Event()
         self._idle.set()
-        dut.s_cpl_valid_i.value = 0
-        dut.s_cpl_queue_i.value = 0
-        dut.s_cpl_id_i.value = 0
-        dut.s_cpl_len_i.value = 0
+        self._valid.value = 0
+        self._queue.value = 0
+        self._id.value = 0
+        self._len.value = 0
         self._task = cocotb.start_soon(self._run())
 
     def send(self, c: Completion) -> None:
@@ -121,23 +125,22 @@ class CplSource:
         await self._idle.wait()
 
     async def _run(self) -> None:
-        d = self.dut
         while True:
             while not self.pending:
-                d.s_cpl_valid_i.value = 0
+                self._valid.value = 0
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
             await FallingEdge(self.clk)
             if self.idle_prob and self.rng.random() < self.idle_prob:
-                d.s_cpl_valid_i.value = 0
+                self._valid.value = 0
                 continue
             c = self.pending[0]
-            d.s_cpl_valid_i.value = 1
-            d.s_cpl_queue_i.value = c.q
-            d.s_cpl_id_i.value = c.id
-            d.s_cpl_len_i.value = c.len
-            while not int(d.s_cpl_ready_o.value):
+            self._valid.value = 1
+            self._queue.value = c.q
+            self._id.value = c.id
+            self._len.value = c.len
+            while not int(self._ready.value):
                 await FallingEdge(self.clk)
             self.pending.popleft()
             self.accepted += 1
@@ -145,7 +148,7 @@ class CplSource:
                 self.on_accept(c, 0)
             if not self.pending:
                 await FallingEdge(self.clk)
-                d.s_cpl_valid_i.value = 0
+                self._valid.value = 0
 
 
 class EvtSink:

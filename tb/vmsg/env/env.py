@@ -1,10 +1,12 @@
-"""The environment: an agent per port, the event monitor, scoreboard, trace and coverage."""
+"""The environment: an agent per AXI4-Lite port, the mailbox event monitor, scoreboard, trace,
+coverage, and the used-index engine checker (AXI4 monitor, used-ring model, notification oracle)."""
 
 from __future__ import annotations
 
 from pyuvm import uvm_env
 
 from .coverage import MailboxCoverage
+from .engine_checker import EngineChecker
 from .event_monitor import MboxEventMonitor
 from .mbox_agent import MboxAgent
 from .scoreboard import MailboxScoreboard
@@ -19,6 +21,7 @@ class VmsgEnv(uvm_env):
         self.scoreboard = MailboxScoreboard("scoreboard", self)
         self.trace = MessageTrace("trace", self)
         self.coverage = MailboxCoverage("coverage", self)
+        self.engine = EngineChecker("engine", self)
 
     def connect_phase(self):
         self.drv_agent.monitor.ap.connect(self.events.drv_in.analysis_export)
@@ -26,3 +29,5 @@ class VmsgEnv(uvm_env):
         for sub in (self.scoreboard, self.trace, self.coverage):
             self.events.ap.connect(sub.analysis_export)
         self.scoreboard.engine_ap.connect(self.trace.engine_in.analysis_export)
+        self.dev_agent.monitor.ap.connect(self.engine.dev_in.analysis_export)
+        self.scoreboard.engine_ap.connect(self.engine.evt_in.analysis_export)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import random
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Timer
 from pyuvm import ConfigDB, uvm_test
 
+from ..bfm.axi_mem import AxiMem
 from ..bfm.axil import AxilPortBfm
+from ..bfm.eng_ports import CplSource
 from ..env.env import VmsgEnv
 from ..seq.bus_layers import DeviceFirmware, DriverBus
 from ..seq.port_ops import PortOps
@@ -32,6 +35,9 @@ class VmsgBaseTest(uvm_test):
     start_driver_bus = True   # run DriverBus on the driver port
     firmware_doorbells = True # the firmware takes doorbell interrupts
     bus_timeout_ns = 200_000  # DriverBus: longest wait for a response
+    mem_wr_latency = 0        # driver memory on the engine's AXI4 master: B delay (cycles)
+    mem_rd_latency = 0        # R delay (cycles)
+    MEM_SIZE = 1 << 24
     drain_ns = 2_000
 
     def build_phase(self):
@@ -43,7 +49,13 @@ class VmsgBaseTest(uvm_test):
         self.clock = Clock(dut.clk_i, CLK_PERIOD_NS, unit="ns")
         self.clock.start()
         dut.rst_ni.value = 0
-        self._idle_inputs()
+        self.mem = AxiMem(dut, dut.clk_i, dut.rst_ni, prefix="m_axi", size=self.MEM_SIZE,
+                          clk_period_ns=CLK_PERIOD_NS, wr_latency=self.mem_wr_latency,
+                          rd_latency=self.mem_rd_latency, seed=random.randrange(1 << 30))
+        self.cpl = CplSource(dut, dut.clk_i, port="s_cpl_{}", ready="s_cpl_ready")
+        ConfigDB().set(None, "*", "DUT", dut)
+        ConfigDB().set(None, "*", "AXI_MEM", self.mem)
+        ConfigDB().set(None, "*", "CPL_SOURCE", self.cpl)
         self.drv_bfm = AxilPortBfm(dut, "s_drv_axil", dut.drv_irq_o, dut.clk_i, dut.rst_ni)
         self.dev_bfm = AxilPortBfm(dut, "s_dev_axil", dut.dev_irq_o, dut.clk_i, dut.rst_ni)
         for agent, bfm, port, regmap in (("drv_agent", self.drv_bfm, "drv", "vmsg_drv_regs"),
@@ -52,16 +64,6 @@ class VmsgBaseTest(uvm_test):
             ConfigDB().set(None, f"*{agent}*", "PORT", port)
             ConfigDB().set(None, f"*{agent}*", "REGMAP", regmap)
         self.env = VmsgEnv("env", self)
-
-    def _idle_inputs(self) -> None:
-        """Inputs no agent drives in this test stay idle (completion stream, AXI master responses)."""
-        dut = self.dut
-        for name, val in (("s_cpl_valid", 0), ("s_cpl_queue", 0), ("s_cpl_id", 0), ("s_cpl_len", 0),
-                          ("m_axi_awready", 0), ("m_axi_wready", 0), ("m_axi_bvalid", 0), ("m_axi_bid", 0),
-                          ("m_axi_bresp", 0), ("m_axi_arready", 0), ("m_axi_rvalid", 0), ("m_axi_rid", 0),
-                          ("m_axi_rdata", 0), ("m_axi_rresp", 0), ("m_axi_rlast", 0)):
-            if hasattr(dut, name):
-                getattr(dut, name).value = val
 
     def make_device_bus(self):
         """The device model behind the firmware; subclasses return theirs."""
@@ -103,6 +105,7 @@ class VmsgBaseTest(uvm_test):
             await self.firmware.start(doorbells=self.firmware_doorbells)
         await self.body()
         await Timer(self.drain_ns, unit="ns")
+        await self.quiesce_engine()
         self.bus.stop()
         if self.firmware is not None:
             self.firmware.stop()
@@ -110,8 +113,31 @@ class VmsgBaseTest(uvm_test):
         if self.firmware is not None:
             problems += self.firmware.errors
         problems += self.env.scoreboard.problems()
+        problems += await self.env.engine.final_check(self.dev_ops)
         self.drop_objection()
         assert not problems, "\n".join(problems)
 
     async def body(self) -> None:
         raise NotImplementedError
+
+    async def quiesce_engine(self, timeout_ns: float = 500_000) -> None:
+        """Wait until no completion is queued, the engine has nothing in flight on its AXI
+        master and every notification has been taken by the driver."""
+        waited = 0.0
+        while True:
+            await self.cpl.wait_idle()
+            busy = not self.mem.idle() or not self.env.engine.monitor.idle()
+            if not busy:
+                for q in self.env.engine.monitor.queues:
+                    status = await self.dev_ops.read(f"ENG.Q[{q}].STATUS")
+                    busy |= bool((status >> 17) & 1) and not (status >> 16) & 1  # BUSY, not ERROR
+                busy |= bool(await self.dev_ops.read("ENG.EVT_PENDING_LO") or await self.dev_ops.read("ENG.EVT_PENDING_HI"))
+                if self.start_driver_bus:  # the driver takes every message (EVENT_USED included)
+                    busy |= not (await self.drv_ops.read("RX_STATUS") >> 9) & 1
+            if not busy:
+                await Timer(200, unit="ns")
+                return
+            if waited > timeout_ns:
+                raise AssertionError("the engine or the mailbox did not become idle at the end of the test")
+            await Timer(500, unit="ns")
+            waited += 500

@@ -1,0 +1,179 @@
+"""Checks of the used-index engine inside the whole peripheral.
+
+The checker learns what it needs from the wires, not from the stimulus:
+- queue configuration and resets, by snooping the device port's writes to the
+  ENG block (an ENABLE write starts watching a queue, an acknowledged RESET
+  closes it);
+- accepted completions: the completion stream's handshakes and the firmware
+  path's CPL_PUSH writes that answered OKAY (with the CPL_ID / CPL_LEN written
+  before them) feed a used-ring reference model per queue;
+- EVENT_USED messages popped by the driver (from the mailbox scoreboard) count
+  as delivered notifications.
+The AXI4 monitor (EngineAxiMonitor) then checks every burst, the ordering of
+used->idx after its elements' B responses, the ring and idx in memory at every
+idx write against the model, and runs the notification oracle on every
+decision read. `final_check` compares the engine's counters and the delivered
+events with the oracle once the engine is idle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyuvm import ConfigDB, uvm_component, uvm_subscriber
+
+from ..bfm.axi_monitor import EngineAxiMonitor
+from ..bfm.axil import OKAY
+from ..ref import UsedRingModel
+from ..regmap import load as load_regmap
+
+Q_STRIDE = 0x40
+
+
+@dataclass
+class QueueShadow:
+    used: int = 0
+    avail: int = 0
+    dev_id: int = 0
+    vq: int = 0
+    size_log2: int = 0
+    event_idx: bool = False
+    enabled: bool = False
+    counters_at_watch: dict = field(default_factory=dict)
+
+
+class _DevPortInput(uvm_subscriber):
+    def write(self, txn):
+        self.get_parent().dev_txn(txn)
+
+
+class _EventInput(uvm_subscriber):
+    def write(self, ev):
+        self.get_parent().engine_event(ev)
+
+
+class EngineChecker(uvm_component):
+    def build_phase(self):
+        self.dev_in = _DevPortInput("dev_in", self)
+        self.evt_in = _EventInput("evt_in", self)
+        self.shadow: dict[int, QueueShadow] = {}
+        self.cpl_id = 0
+        self.cpl_len = 0
+        self.errors: list[str] = []
+        self.accepted = {"stream": 0, "regs": 0}
+
+    def end_of_elaboration_phase(self):
+        regs = load_regmap("vmsg_dev_regs")
+        self.eng_base = regs.addr("ENG")
+        self.eng_size = regs.size("ENG")
+        self.q_base = regs.addr("ENG.Q[0].USED_LO")
+        self.offs = {n: regs.addr(f"ENG.Q[0].{n}") - self.q_base for n in
+                     ("USED_LO", "USED_HI", "AVAIL_LO", "AVAIL_HI", "CTRL", "DEV")}
+        self.a_cpl_id = regs.addr("ENG.CPL_ID")
+        self.a_cpl_len = regs.addr("ENG.CPL_LEN")
+        self.a_cpl_push = regs.addr("ENG.CPL_PUSH")
+        self.ctrl = {n: regs.field("ENG.Q[0].CTRL", n) for n in ("ENABLE", "EVENT_IDX", "RESET", "SIZE_LOG2")}
+        self.num_q = ConfigDB().get(self, "", "HDL_PARAMS")["ENG_QUEUES"]
+        dut = ConfigDB().get(self, "", "DUT")
+        self.mem = ConfigDB().get(self, "", "AXI_MEM")
+        self.monitor = EngineAxiMonitor(dut, dut.clk_i, self.mem, prefix="m_axi", log=self.logger)
+        cpl = ConfigDB().get(self, "", "CPL_SOURCE")
+        cpl.on_accept = lambda c, _cycle: self._accepted(c.q, c.id, c.len, "stream")
+
+    # --- configuration snoop -------------------------------------------------------
+    def dev_txn(self, t) -> None:
+        if not t.write or t.resp != OKAY or not self.eng_base <= t.addr < self.eng_base + self.eng_size:
+            return
+        if t.addr == self.a_cpl_id:
+            self.cpl_id = t.data
+        elif t.addr == self.a_cpl_len:
+            self.cpl_len = t.data
+        elif t.addr == self.a_cpl_push:
+            self._accepted(t.data & 0xFF, self.cpl_id, self.cpl_len, "regs")
+        elif t.addr >= self.q_base:
+            q, off = divmod(t.addr - self.q_base, Q_STRIDE)
+            if q < self.num_q:
+                self._queue_write(q, off, t.data)
+
+    def _queue_write(self, q: int, off: int, data: int) -> None:
+        s = self.shadow.setdefault(q, QueueShadow())
+        o = self.offs
+        if off == o["USED_LO"]:
+            s.used = (s.used & ~0xFFFFFFFF) | data
+        elif off == o["USED_HI"]:
+            s.used = (s.used & 0xFFFFFFFF) | data << 32
+        elif off == o["AVAIL_LO"]:
+            s.avail = (s.avail & ~0xFFFFFFFF) | data
+        elif off == o["AVAIL_HI"]:
+            s.avail = (s.avail & 0xFFFFFFFF) | data << 32
+        elif off == o["DEV"]:
+            s.dev_id, s.vq = data & 0xFFFF, data >> 16
+        elif off == o["CTRL"]:
+            if self.ctrl["RESET"].get(data):
+                if q in self.monitor.queues:
+                    self.monitor.close(q)
+                s.enabled = False
+                return
+            s.size_log2 = self.ctrl["SIZE_LOG2"].get(data)
+            s.event_idx = bool(self.ctrl["EVENT_IDX"].get(data))
+            enable = bool(self.ctrl["ENABLE"].get(data))
+            if enable and not s.enabled and q not in self.monitor.queues:
+                self.monitor.watch(q, s.used, s.avail, 1 << s.size_log2, s.event_idx,
+                                   UsedRingModel(s.used, 1 << s.size_log2))
+            s.enabled = enable
+
+    def _accepted(self, q: int, id_: int, len_: int, path: str) -> None:
+        wq = self.monitor.queues.get(q)
+        if wq is None:
+            # The engine drops (and counts) completions of a queue that is not enabled.
+            return
+        self.accepted[path] += 1
+        wq.model.complete(id_, len_)
+
+    # --- notifications -------------------------------------------------------------
+    def engine_event(self, ev) -> None:
+        dev_id = int.from_bytes(ev.slot[2:4], "little")
+        vq = int.from_bytes(ev.slot[6:10], "little")
+        for q, s in self.shadow.items():
+            if s.dev_id == dev_id and s.vq == vq and (q in self.monitor.queues or s.enabled):
+                self.monitor.on_event(q)
+                return
+        for wq in self.monitor.closed:  # a notification that was pending when its queue was reset
+            if self.shadow.get(wq.q) and self.shadow[wq.q].dev_id == dev_id and self.shadow[wq.q].vq == vq:
+                self.monitor.on_event(wq.q)
+                return
+        self.errors.append(f"EVENT_USED for dev {dev_id} vq {vq}: no engine queue serves it")
+
+    async def final_check(self, ops) -> list[str]:
+        """Once the engine is idle: counters and delivered events against the oracle."""
+        probs = list(self.errors) + list(self.monitor.errors)
+        if not self.monitor.idle():
+            probs.append("AXI traffic still in flight at the end of the test")
+        for q, wq in self.monitor.queues.items():
+            base = f"ENG.Q[{q}]."
+            m = wq.model
+            if m.published != m.accepted:
+                probs.append(f"q{q}: published {m.published} of {m.accepted} accepted completions")
+            status = await ops.read(base + "STATUS")
+            if status & 0xFFFF != m.accepted & 0xFFFF and not (status >> 16) & 1:
+                probs.append(f"q{q}: STATUS.USED_IDX {status & 0xFFFF}, {m.accepted} completions accepted")
+            notify = await ops.read(base + "NOTIFY_CNT")
+            suppress = await ops.read(base + "SUPPRESS_CNT")
+            merged = await ops.read(base + "MERGED_CNT")
+            if notify != wq.oracle.required:
+                probs.append(f"q{q}: NOTIFY_CNT {notify}, the spec requires {wq.oracle.required}")
+            if suppress != wq.oracle.suppressed:
+                probs.append(f"q{q}: SUPPRESS_CNT {suppress}, oracle {wq.oracle.suppressed}")
+            if wq.required_pending:
+                probs.append(f"q{q}: a required notification was never delivered (missed)")
+            if wq.delivered + merged != wq.oracle.required:
+                probs.append(f"q{q}: {wq.delivered} EVENT_USED delivered + {merged} merged != "
+                             f"{wq.oracle.required} required")
+        return probs
+
+    def summary(self) -> dict:
+        out = {}
+        for q, wq in self.monitor.queues.items():
+            out[q] = {"accepted": wq.model.accepted, "idx_writes": wq.idx_writes,
+                      "required": wq.oracle.required, "delivered": wq.delivered}
+        return out

@@ -1,0 +1,98 @@
+"""The device firmware's side of the used-index engine: a QueueBackend for the device model.
+
+When the device model accepts SET_VQUEUE it asks for the queue to be served: the backend
+takes a free engine queue, resets it, programs the used and avail ring addresses, the device
+and queue numbers, the ring size and EVENT_IDX, and enables it. RESET_VQUEUE and device reset
+reset the engine queue (the reset's register ack comes only once nothing of the queue is in
+flight) and free it. Completions go to the engine through the completion stream (hardware
+back ends, `path="stream"`) or the firmware register path (`path="regs"`: CPL_ID, CPL_LEN,
+CPL_PUSH, retried while the firmware FIFO is full).
+"""
+
+from __future__ import annotations
+
+import errno
+
+from cocotb.triggers import Lock, Timer
+
+from ..bfm.axil import OKAY
+from ..bfm.eng_ports import Completion, CplSource
+from ..models.errors import VirtioError
+from .port_ops import PortOps
+
+
+class EngineBackend:
+    def __init__(self, ops: PortOps, cpl: CplSource, num_q: int, retry_ns: float = 100,
+                 timeout_ns: float = 200_000):
+        self.ops = ops
+        self.cpl = cpl
+        self.free = list(range(num_q))
+        self.queues: dict[tuple[int, int], int] = {}
+        self.retry_ns = retry_ns
+        self.timeout_ns = timeout_ns
+        self.calls: list[tuple] = []
+        self.refused = 0  # CPL_PUSH answered SLVERR (FIFO full) and was retried
+        self._cpl_regs = Lock()  # CPL_ID / CPL_LEN / CPL_PUSH belong together
+
+    def _q(self, dev: int, vq: int) -> int:
+        return self.queues[(dev, vq)]
+
+    def _reg(self, q: int, name: str) -> str:
+        return f"ENG.Q[{q}].{name}"
+
+    async def configure_queue(self, dev: int, vq: int, size: int, desc: int, driver: int,
+                              device: int, event_idx: bool) -> None:
+        self.calls.append(("configure_queue", dev, vq, size, desc, driver, device, event_idx))
+        if (dev, vq) in self.queues:
+            await self.reset_queue(dev, vq)
+        if not self.free:
+            raise VirtioError(errno.ENOSPC, f"no free engine queue for dev {dev} vq {vq}")
+        q = self.free.pop(0)
+        self.queues[(dev, vq)] = q
+        regs = self.ops.regs
+        ctrl = self._reg(q, "CTRL")
+        await self.ops.write(ctrl, regs.value(ctrl, RESET=1))
+        await self.ops.write(self._reg(q, "USED_LO"), device & 0xFFFFFFFF)
+        await self.ops.write(self._reg(q, "USED_HI"), device >> 32)
+        await self.ops.write(self._reg(q, "AVAIL_LO"), driver & 0xFFFFFFFF)
+        await self.ops.write(self._reg(q, "AVAIL_HI"), driver >> 32)
+        await self.ops.write(self._reg(q, "DEV"), regs.value(self._reg(q, "DEV"), DEV_ID=dev, VQ_INDEX=vq))
+        await self.ops.write(ctrl, regs.value(ctrl, ENABLE=1, EVENT_IDX=int(event_idx),
+                                              SIZE_LOG2=size.bit_length() - 1))
+
+    async def reset_queue(self, dev: int, vq: int) -> None:
+        self.calls.append(("reset_queue", dev, vq))
+        q = self.queues.pop((dev, vq), None)
+        if q is None:
+            return
+        ctrl = self._reg(q, "CTRL")
+        await self.ops.write(ctrl, self.ops.regs.value(ctrl, RESET=1))
+        self.free.append(q)
+
+    async def device_reset(self, dev: int) -> None:
+        self.calls.append(("device_reset", dev))
+        for d, vq in [k for k in self.queues if k[0] == dev]:
+            await self.reset_queue(d, vq)
+
+    async def complete(self, dev: int, vq: int, head: int, length: int, path: str = "stream") -> None:
+        q = self._q(dev, vq)
+        if path == "stream":
+            self.cpl.send(Completion(q, head, length))
+            return
+        async with self._cpl_regs:
+            await self._push(dev, vq, q, head, length)
+
+    async def _push(self, dev: int, vq: int, q: int, head: int, length: int) -> None:
+        await self.ops.write("ENG.CPL_ID", head)
+        await self.ops.write("ENG.CPL_LEN", length)
+        waited = 0.0
+        while await self.ops.write("ENG.CPL_PUSH", q, check=False) != OKAY:
+            # Refused: FIFO full (wait and retry), or the queue is not enabled / in error.
+            status = await self.ops.read(self._reg(q, "STATUS"))
+            if self.ops.regs.get(self._reg(q, "STATUS"), "ERROR", status):
+                raise VirtioError(errno.EIO, f"engine queue {q} (dev {dev} vq {vq}) is in the error state")
+            self.refused += 1
+            if waited > self.timeout_ns:
+                raise VirtioError(errno.ETIMEDOUT, f"engine firmware FIFO stayed full for {waited:.0f} ns")
+            await Timer(self.retry_ns, unit="ns")
+            waited += self.retry_ns
