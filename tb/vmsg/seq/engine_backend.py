@@ -33,6 +33,8 @@ class EngineBackend:
         self.calls: list[tuple] = []
         self.refused = 0  # CPL_PUSH answered SLVERR (FIFO full) and was retried
         self._cpl_regs = Lock()  # CPL_ID / CPL_LEN / CPL_PUSH belong together
+        self.reported: set[int] = set()   # engine queues whose error state was reported
+        self.error_log: list[dict] = []
 
     def _q(self, dev: int, vq: int) -> int:
         return self.queues[(dev, vq)]
@@ -67,12 +69,31 @@ class EngineBackend:
             return
         ctrl = self._reg(q, "CTRL")
         await self.ops.write(ctrl, self.ops.regs.value(ctrl, RESET=1))
+        self.reported.discard(q)
         self.free.append(q)
 
     async def device_reset(self, dev: int) -> None:
         self.calls.append(("device_reset", dev))
         for d, vq in [k for k in self.queues if k[0] == dev]:
             await self.reset_queue(d, vq)
+
+    async def engine_errors(self) -> list[dict]:
+        """ENG_ERR interrupt: which queues are in the error state, where and why (read from
+        ERR_QUEUES, STATUS.ERR_KIND and ERR_ADDR). Each is reported once per error state."""
+        found = []
+        bits = await self.ops.read("ENG.ERR_QUEUES_LO") | await self.ops.read("ENG.ERR_QUEUES_HI") << 32
+        for (dev, vq), q in self.queues.items():
+            if not bits >> q & 1 or q in self.reported:
+                continue
+            status = await self.ops.read(self._reg(q, "STATUS"))
+            addr = await self.ops.read(self._reg(q, "ERR_ADDR_LO")) | await self.ops.read(self._reg(q, "ERR_ADDR_HI")) << 32
+            err = {"dev": dev, "vq": vq, "q": q, "addr": addr,
+                   "kind": self.ops.regs.get(self._reg(q, "STATUS"), "ERR_KIND", status),
+                   "used_idx": self.ops.regs.get(self._reg(q, "STATUS"), "USED_IDX", status)}
+            self.reported.add(q)
+            self.error_log.append(err)
+            found.append(err)
+        return found
 
     async def complete(self, dev: int, vq: int, head: int, length: int, path: str = "stream") -> None:
         q = self._q(dev, vq)
