@@ -102,3 +102,24 @@ class MailboxCoverage(uvm_subscriber):
     def report_phase(self):
         run_dir = Path(os.environ.get("VMSG_RUN_DIR", "."))
         coverage_db.export_to_yaml(filename=str(run_dir / "coverage.yml"))
+
+
+OPS = ["config_read", "config_write", "status", "ping", "io", "kick", "reset", "device_config_change",
+       "hotplug", "removal", "bad_type_rsvd", "bad_type_dir", "bad_size_small", "bad_size_large", "bad_db_range"]
+
+
+@CoverPoint("vmsg.ops.op", xf=lambda op, kind: op, bins=OPS)
+@CoverPoint("vmsg.ops.target", xf=lambda op, kind: kind, bins=["blk", "rng", "generic", "driver", "device"])
+def sample_op(op: str, kind: str) -> None:
+    """One operation of the random sequences (what was exercised, on what)."""
+
+
+@CoverPoint("vmsg.engine.decision", xf=lambda event_idx, notify: (event_idx, notify),
+            bins=[(False, False), (False, True), (True, False), (True, True)])
+def sample_engine_decision(event_idx: bool, notify: bool) -> None:
+    """One notification decision of the engine (EVENT_IDX or flags; notify or suppress)."""
+
+
+@CoverPoint("vmsg.engine.idx_wrap", xf=lambda wrapped: wrapped, bins=[True])
+def sample_idx_wrap(wrapped: bool) -> None:
+    """A used->idx write that wrapped past 65535."""

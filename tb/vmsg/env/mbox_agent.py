@@ -30,7 +30,7 @@ class MboxItem(uvm_sequence_item):
     """One operation on a port. Results are filled in by the driver."""
 
     def __init__(self, name: str = "mbox_item", op: Op = Op.READ, addr: int = 0, data: int = 0,
-                 strb: int = 0xF, slot: bytes = b"", nwords: int | None = None):
+                 strb: int = 0xF, slot: bytes = b"", nwords: int | None = None, keep: bool = False):
         super().__init__(name)
         self.op = op
         self.addr = addr
@@ -38,6 +38,8 @@ class MboxItem(uvm_sequence_item):
         self.strb = strb
         self.slot = slot            # SEND: message to stage; RECV: message received
         self.nwords = nwords        # SEND: words to write (None: up to the last non-zero word)
+        self.keep = keep            # SEND refused: keep the staged message (default: DISCARD it, so that
+                                    # no byte of it can reach the next sender's message)
         self.resp = OKAY            # READ/WRITE: bus response; SEND: commit response; RECV: pop response
         self.error_code = 0         # SEND refused: TX_ERROR.CODE
         self.empty = False          # RECV: nothing was waiting
@@ -106,6 +108,8 @@ class MboxDriver(uvm_driver):
         if item.resp != OKAY:
             err, _ = await self.bfm.read(regs.addr("TX_ERROR"))
             item.error_code = regs.get("TX_ERROR", "CODE", err)
+            if not item.keep:
+                await self.bfm.write(regs.addr("TX_CTRL"), regs.value("TX_CTRL", DISCARD=1))
 
     async def _recv(self, item: MboxItem) -> None:
         regs = self.regs

@@ -49,6 +49,7 @@ class _Waiter:
     msg_id: int
     event: Event = field(default_factory=Event)
     response: bytes | None = None
+    done: Event = field(default_factory=Event)  # the transfer is over (for callers waiting their turn)
 
 
 class DriverBus:
@@ -93,8 +94,13 @@ class DriverBus:
         key = (h.is_bus, 0 if h.is_bus else h.dev_id)
         waiter = None
         if response_expected:
+            # Bus requests (GET_DEVICES, PING) from several callers take turns: the bus driver
+            # owns them. Two requests in flight for one device would break the transport's
+            # per-device serialisation: that is a caller's bug.
+            while h.is_bus and key in self._waiters:
+                await self._waiters[key].done.wait()
             if key in self._waiters:
-                raise BusError(errno.EBUSY, f"a request to {'the bus' if h.is_bus else f'dev {h.dev_id}'} is already in flight")
+                raise BusError(errno.EBUSY, f"a request to dev {h.dev_id} is already in flight")
             waiter = self._waiters[key] = _Waiter(h.msg_id)
         try:
             await self._send(request)
@@ -115,6 +121,7 @@ class DriverBus:
         finally:
             if waiter is not None:
                 self._waiters.pop(key, None)
+                waiter.done.set()
 
     async def _send(self, request: bytes) -> None:
         regs = self.ops.regs

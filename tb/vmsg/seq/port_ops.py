@@ -54,9 +54,10 @@ class PortOps:
             raise BusAccessError(f"{self.seqr.get_full_name()}: write of {reg} answered resp {item.resp}")
         return item.resp
 
-    async def send(self, slot: bytes, nwords: int | None = None) -> MboxItem:
-        """Stage and commit one message; the item carries the commit response and error code."""
-        return await self._run(MboxItem(op=Op.SEND, slot=slot, nwords=nwords))
+    async def send(self, slot: bytes, nwords: int | None = None, keep: bool = False) -> MboxItem:
+        """Stage and commit one message; the item carries the commit response and error code.
+        A refused message is discarded unless keep=True (then it stays staged)."""
+        return await self._run(MboxItem(op=Op.SEND, slot=slot, nwords=nwords, keep=keep))
 
     async def recv(self) -> MboxItem:
         """Read and pop the head message; item.empty when nothing waits."""

@@ -79,7 +79,6 @@ class BadInputMixTest(VmsgBaseTest):
                 assert item.resp == SLVERR and item.error_code == built.intent, \
                     f"{name}: expected refusal {ref.CODE_NAMES[built.intent]}, got resp {item.resp} code {item.error_code}"
                 refused[name][built.intent] += 1
-                await ops.write("TX_CTRL", ops.regs.value("TX_CTRL", DISCARD=1))
         for name, (ops, _fac, _reader, _depth) in ports.items():
             for code, reg in COUNTERS.items():
                 got = await ops.read(reg) - before[name][code]
@@ -113,7 +112,7 @@ class BadInputMixTest(VmsgBaseTest):
         status = await ops.read("TX_STATUS")
         assert ops.regs.get("TX_STATUS", "FULL", status) and ops.regs.get("TX_STATUS", "COUNT", status) == depth
         extra = fac.legal()
-        item = await ops.send(extra.slot)
+        item = await ops.send(extra.slot, keep=True)
         assert item.resp == SLVERR and item.error_code == ref.OVERFLOW
         refused[name][ref.OVERFLOW] += 1
         err = await ops.read("TX_ERROR")

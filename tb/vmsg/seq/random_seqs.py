@@ -1,0 +1,262 @@
+"""Constrained-random sequences over the whole system.
+
+All randomness comes from Python's `random`, which cocotb seeds from the test's
+seed, so the same seed replays the same run. The sequences are pyuvm virtual
+sequences: they drive the driver model and the device model, whose register
+and message traffic runs as items on the two port agents.
+
+- `random_devices`: a random device set (count, types, feature sets, config
+  sizes, queue counts and sizes);
+- `DeviceOpsSeq`: a random order of legal operations on one device (config
+  reads and writes with their generation, status reads, pings, I/O through
+  the virtqueues, extra kicks, device reset and re-probe);
+- `DeviceSideSeq`: the device side changing config, hot-plugging new devices
+  and removing idle ones;
+- `BadInputSeq`: malformed messages from either side mixed into the traffic;
+- `SystemVseq`: all of them at once on a random device set.
+Every operation checks its own outcome against the device model (what the
+device holds) or the test's shadow state (what the driver wrote).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import cocotb
+from cocotb.triggers import Lock, Timer
+from pyuvm import uvm_sequence
+
+from ..env import mbox_ref as ref
+from ..env.coverage import sample_op
+from ..models import BlkDevice, BlkDriver, GenericDevice, GenericDriver, RngDevice, RngDriver, VqInfo
+from ..models.devices import rng_stream
+from ..proto.constants import Feature, feature_bit
+from .mailbox_seqs import MessageFactory
+
+SECTOR = 512
+VERSION_1 = feature_bit(Feature.VERSION_1)
+EVENT_IDX = feature_bit(Feature.RING_EVENT_IDX)
+BLK_F_FLUSH = 1 << 9
+GENERIC_BASE_ID = 0x60  # generic devices get ids 0x60.. so that each has its own driver spec
+
+
+@dataclass
+class DeviceRecord:
+    """What the test knows of one device: its model, kind and the expected data."""
+
+    dev_num: int
+    kind: str                     # blk | rng | generic
+    model: object
+    lock: Lock = field(default_factory=Lock)
+    shadow: bytearray | None = None   # blk: what the driver wrote
+    rng_seed: int = 0
+    rng_read: int = 0                 # rng: bytes the driver has taken from the stream
+    present: bool = True
+
+
+def queues_of(rec: DeviceRecord) -> int:
+    return len(rec.model.queues)
+
+
+def random_device(dev_num: int, num_vqs: int, kind: str | None = None, max_queues: int = 64) -> DeviceRecord:
+    """A random device using at most max_queues virtqueues (each takes an engine queue)."""
+    kind = kind or random.choice(["blk", "rng", "generic", "generic"])
+    qsize = lambda: 1 << random.randint(0, 6)  # noqa: E731 - any power of two up to 64
+    if kind == "blk":
+        cap = random.choice([8, 32, 64])
+        model = BlkDevice(capacity=cap, queue_size=max(4, qsize()),
+                          features=VERSION_1 | BLK_F_FLUSH | (EVENT_IDX if random.random() < 0.5 else 0))
+        return DeviceRecord(dev_num, kind, model, shadow=bytearray(cap * SECTOR))
+    if kind == "rng":
+        seed = random.randrange(1 << 30)
+        return DeviceRecord(dev_num, kind, RngDevice(queue_size=qsize(), event_idx=random.random() < 0.5, seed=seed),
+                            rng_seed=seed)
+    features = VERSION_1 | sum(1 << b for b in random.sample(range(24), random.randint(0, 5)))
+    if random.random() < 0.5:
+        features |= EVENT_IDX
+    config = random.randbytes(random.choice([0, 4, 12, 40, 64]))
+    queues = [qsize() for _ in range(random.randint(1, max(1, min(num_vqs, max_queues))))]
+    model = GenericDevice(GENERIC_BASE_ID + dev_num, features, config, queues)
+    return DeviceRecord(dev_num, kind, model)
+
+
+def driver_factories(records: dict[int, DeviceRecord], wait_until) -> dict:
+    """Device id -> driver factory: blk and rng drivers, and a driver per generic device that
+    asks for all of its queues and takes every offered feature below 24."""
+    out = {2: lambda: BlkDriver(wait_until=wait_until), 4: lambda: RngDriver(wait_until=wait_until)}
+    for r in records.values():
+        if r.kind == "generic":
+            m = r.model
+            out[m.device_id] = (lambda m=m: GenericDriver(
+                feature_table=list(range(24)), queues=[VqInfo(f"q{i}") for i in range(len(m.queues))],
+                config_read_len=len(m.config)))
+    return out
+
+
+class DeviceOpsSeq(uvm_sequence):
+    """A random order of legal operations on one device (the kernel serialises requests per
+    device: so does this sequence)."""
+
+    def __init__(self, name: str, test, rec: DeviceRecord, n_ops: int):
+        super().__init__(name)
+        self.t = test
+        self.rec = rec
+        self.n_ops = n_ops
+        self.done: list[str] = []
+
+    async def body(self):
+        for _ in range(self.n_ops):
+            async with self.rec.lock:
+                core = self.t.bus_driver.devices.get(self.rec.dev_num)
+                if not self.rec.present or core is None or not core.probed:
+                    return
+                op = random.choices(
+                    ["config_read", "config_write", "status", "ping", "io", "kick", "reset"],
+                    weights=[3, 2, 2, 1, 4, 1, 1])[0]
+                await getattr(self, f"_{op}")(core)
+                sample_op(op, self.rec.kind)
+                self.done.append(op)
+            await Timer(random.randint(1, 2000), unit="ns")
+
+    async def _config_read(self, core):
+        m = self.rec.model
+        if not m.config_size:
+            return await self._status(core)
+        off = random.randrange(m.config_size)
+        n = random.randint(1, m.config_size - off)
+        gen0 = m.generation
+        data = await core.cread_bytes(off, n)
+        if m.generation == gen0:  # no device-side change meanwhile: exact
+            assert data == bytes(m.config[off:off + n]), f"dev {self.rec.dev_num}: config read differs"
+
+    async def _config_write(self, core):
+        m = self.rec.model
+        if self.rec.kind != "generic" or not m.config_size:
+            return await self._config_read(core)
+        off = random.randrange(m.config_size)
+        data = random.randbytes(random.randint(1, m.config_size - off))
+        gen = await core.transport.generation()
+        await core.transport.set(off, data)
+        if m.generation == gen:
+            assert bytes(m.config[off:off + len(data)]) == data, f"dev {self.rec.dev_num}: SET_CONFIG not applied"
+
+    async def _status(self, core):
+        assert await core.transport.get_status() == self.rec.model.status & 0xFF
+
+    async def _ping(self, core):
+        v = random.randrange(1 << 32)
+        assert await self.t.bus_driver.ping(v) == v
+
+    async def _io(self, core):
+        rec, drv = self.rec, core.driver
+        if rec.kind == "blk":
+            cap = len(rec.shadow) // SECTOR
+            count = random.randint(1, min(4, cap))
+            sector = random.randrange(cap - count + 1)
+            if random.random() < 0.5:
+                data = random.randbytes(count * SECTOR)
+                await drv.write(sector, data, segments=random.randint(1, 2))
+                rec.shadow[sector * SECTOR:(sector + count) * SECTOR] = data
+            else:
+                got = await drv.read(sector, count)
+                assert got == bytes(rec.shadow[sector * SECTOR:(sector + count) * SECTOR]), \
+                    f"dev {rec.dev_num}: blk read differs from what was written"
+        elif rec.kind == "rng":
+            sizes = [random.randint(1, 128) for _ in range(random.randint(1, 4))]
+            got = b"".join(await drv.read_many(sizes))
+            expect = rng_stream(rec.rng_seed, rec.rng_read + len(got))[rec.rng_read:]
+            rec.rng_read += len(got)
+            assert got == expect, f"dev {rec.dev_num}: rng bytes differ from the device's stream"
+        else:
+            await self._kick(core)
+
+    async def _kick(self, core):
+        vqs = [vq for vq in core.transport.vqs if vq is not None]
+        if vqs:
+            await core.transport.notify(random.choice(vqs))
+
+    async def _reset(self, core):
+        """Device reset by the driver (status 0, RESET_VQUEUE of every queue) and a new probe."""
+        bd = self.t.bus_driver
+        await bd.unregister_device(self.rec.dev_num)
+        again = await bd.register_device(self.rec.dev_num)
+        assert again is not None and again.probed, f"dev {self.rec.dev_num}: re-probe failed"
+
+
+class DeviceSideSeq(uvm_sequence):
+    """The device side at random: config changes (generation, EVENT_CONFIG), hot-plug of new
+    devices at free numbers, removal of devices (waiting for their current operation)."""
+
+    def __init__(self, name: str, test, records: dict[int, DeviceRecord], n_events: int, num_devs: int):
+        super().__init__(name)
+        self.t = test
+        self.records = records
+        self.n_events = n_events
+        self.num_devs = num_devs
+        self.ops_seqs: list = []
+
+    async def body(self):
+        t = self.t
+        for _ in range(self.n_events):
+            await Timer(random.randint(500, 6000), unit="ns")
+            present = [r for r in self.records.values() if r.present]
+            choice = random.random()
+            if choice < 0.5 and present:
+                rec = random.choice(present)
+                if rec.model.config_size:
+                    off = random.randrange(rec.model.config_size)
+                    data = random.randbytes(random.randint(1, min(8, rec.model.config_size - off)))
+                    if rec.kind == "blk":  # the capacity stays: it bounds the shadow disk
+                        off, data = max(off, 8), data[: max(0, rec.model.config_size - max(off, 8))]
+                    if data:
+                        await t.firmware.send(await t.device_bus.change_config(rec.dev_num, off, data))
+                        sample_op("device_config_change", rec.kind)
+            elif choice < 0.8:
+                free = [n for n in range(self.num_devs) if n not in self.records]
+                in_use = sum(queues_of(r) for r in self.records.values() if r.present)
+                if free and in_use < t.params["ENG_QUEUES"]:
+                    rec = random_device(random.choice(free), t.params["NUM_VQS"], kind=random.choice(["blk", "rng"]))
+                    self.records[rec.dev_num] = rec
+                    await t.firmware.send(await t.device_bus.hotplug(rec.dev_num, rec.model))
+                    ok = await t.wait_until_true(lambda: rec.dev_num in t.bus_driver.devices
+                                                 and t.bus_driver.devices[rec.dev_num].probed)
+                    assert ok, f"hot-plugged dev {rec.dev_num} never probed"
+                    sample_op("hotplug", rec.kind)
+                    seq = DeviceOpsSeq(f"ops{rec.dev_num}", t, rec, random.randint(2, 6))
+                    self.ops_seqs.append(cocotb.start_soon(seq.start()))
+            elif present and len(present) > 1:
+                rec = random.choice(present)
+                async with rec.lock:
+                    rec.present = False
+                    await t.firmware.send(await t.device_bus.remove(rec.dev_num))
+                    ok = await t.wait_until_true(lambda: rec.dev_num not in t.bus_driver.devices)
+                    assert ok, f"removed dev {rec.dev_num} still registered"
+                    sample_op("removal", rec.kind)
+
+
+class BadInputSeq(uvm_sequence):
+    """Malformed messages from either side, mixed into the traffic: each is refused with its
+    code and never delivered (the scoreboard checks the rest)."""
+
+    def __init__(self, name: str, test, n: int):
+        super().__init__(name)
+        self.t = test
+        self.n = n
+
+    async def body(self):
+        t = self.t
+        p = t.params
+        for _ in range(self.n):
+            await Timer(random.randint(1000, 8000), unit="ns")
+            to_device = random.random() < 0.5
+            ops = t.drv_ops if to_device else t.dev_ops
+            fac = MessageFactory(to_device, p["MSG_SIZE"], p["NUM_DEVS"], p["NUM_VQS"])
+            if to_device and random.random() < 0.25:
+                built = fac.doorbell(in_range=False)
+            else:
+                built = fac.malformed(random.choice([ref.TYPE_RSVD, ref.TYPE_DIR, ref.SIZE_SMALL, ref.SIZE_LARGE]))
+            item = await ops.send(built.slot)
+            assert item.resp == 2 and item.error_code == built.intent, \
+                f"bad input {built.slot[:8].hex()} answered resp {item.resp} code {item.error_code}, expected {built.intent}"
+            sample_op(f"bad_{ref.CODE_NAMES[built.intent].lower()}", "driver" if to_device else "device")
