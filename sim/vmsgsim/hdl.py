@@ -164,6 +164,8 @@ def run(
         "VMSG_RUN_DIR": str(test_dir),
         "VMSG_HDL_PARAMS": json.dumps(dict(cfg.params)),
         "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "INFO"),
+        # Same seed, same run: no per-process hash randomisation either.
+        "PYTHONHASHSEED": "0",
         # cocotbext-axi on cocotb 2.1 warns on every transaction; the log is for the test.
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
     }

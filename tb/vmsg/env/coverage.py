@@ -99,6 +99,10 @@ class MailboxCoverage(uvm_subscriber):
                 if ev.value >> bit & 1:
                     self.db_pending.discard(ev.code * 32 + bit)
 
+    def on_reset(self) -> None:
+        self.level = {"to_device": 0, "to_driver": 0}
+        self.db_pending.clear()
+
     def report_phase(self):
         run_dir = Path(os.environ.get("VMSG_RUN_DIR", "."))
         coverage_db.export_to_yaml(filename=str(run_dir / "coverage.yml"))

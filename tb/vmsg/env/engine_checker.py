@@ -62,6 +62,7 @@ class EngineChecker(uvm_component):
         self.cpl_len = 0
         self.errors: list[str] = []
         self.accepted = {"stream": 0, "regs": 0}
+        self.before_reset: set[int] = set()
 
     def end_of_elaboration_phase(self):
         regs = load_regmap("vmsg_dev_regs")
@@ -169,7 +170,7 @@ class EngineChecker(uvm_component):
                 probs.append(f"q{q}: STATUS.USED_IDX {status & 0xFFFF}, {m.accepted} completions accepted")
             # The engine's counters count since the peripheral reset: a queue reset keeps them,
             # so they cover every period this engine queue was watched.
-            periods = [c for c in self.monitor.closed if c.q == q] + [wq]
+            periods = [c for c in self.monitor.closed if c.q == q and id(c) not in self.before_reset] + [wq]
             required = sum(w.oracle.required for w in periods)
             suppressed = sum(w.oracle.suppressed for w in periods)
             delivered = sum(w.delivered for w in periods)
@@ -185,6 +186,18 @@ class EngineChecker(uvm_component):
             if delivered + merged != required:
                 probs.append(f"q{q}: {delivered} EVENT_USED delivered + {merged} merged != {required} required")
         return probs
+
+    def on_reset(self) -> None:
+        """Peripheral reset: every engine queue is disabled, nothing is in flight any more."""
+        for q in list(self.monitor.queues):
+            self.monitor.close(q)
+        # The engine's counters restart at 0: periods before the reset no longer count.
+        self.before_reset = {id(w) for w in self.monitor.closed}
+        for name in ("aw_pending", "w_orphans", "b_pending", "ar_pending"):
+            getattr(self.monitor, name).clear()
+        self.monitor.w_first_t = None
+        for s in self.shadow.values():
+            s.enabled = False
 
     def summary(self) -> dict:
         out = {}

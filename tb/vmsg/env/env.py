@@ -31,3 +31,8 @@ class VmsgEnv(uvm_env):
         self.scoreboard.engine_ap.connect(self.trace.engine_in.analysis_export)
         self.dev_agent.monitor.ap.connect(self.engine.dev_in.analysis_export)
         self.scoreboard.engine_ap.connect(self.engine.evt_in.analysis_export)
+
+    def on_reset(self) -> None:
+        """Tell every checker that the peripheral was reset (rst_ni asserted)."""
+        for c in (self.events, self.scoreboard, self.coverage, self.engine):
+            c.on_reset()

@@ -29,3 +29,8 @@ class MboxEventMonitor(uvm_component):
     def feed(self, txn) -> None:
         for ev in self.decoders[txn.port].feed(txn):
             self.ap.write(ev)
+
+    def on_reset(self) -> None:
+        for d in self.decoders.values():
+            d._reset_staged()
+            d._reset_head()

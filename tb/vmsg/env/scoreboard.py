@@ -182,6 +182,18 @@ class MailboxScoreboard(uvm_subscriber):
         if p in self.last_db_data and ev.value != self.last_db_data[p]:
             self.error(f"DB_DATA[{p}] reads {ev.value:#x} at {ev.time_ns}ns, last kick carried {self.last_db_data[p]:#x}")
 
+    def on_reset(self) -> None:
+        """Peripheral reset: everything queued or pending in hardware is gone (documented)."""
+        self.stats["lost_by_reset"] = sum(len(q) for q in self.expected.values())
+        for q in self.expected.values():
+            q.clear()
+        self.pending_db.clear()
+        self.last_db_data.clear()
+        self.unobserved_kicks.clear()
+        self.phantom_bits.clear()
+        self.reject_pred.clear()
+        self._overfull = 0
+
     # ------------------------------------------------------------------
     def problems(self) -> list[str]:
         out = list(self.errors)
