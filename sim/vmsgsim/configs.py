@@ -36,6 +36,7 @@ def params(label: str) -> dict[str, int]:
     return {**DEFAULTS, **CONFIGS[label]}
 
 
-def periph(label: str, waves: bool = False, coverage: bool = False) -> HdlConfig:
-    return HdlConfig(top=TOP, params=tuple(sorted(params(label).items())), label=label,
-                     waves=waves, coverage=coverage)
+def periph(label: str, waves: bool = False, coverage: bool | None = None) -> HdlConfig:
+    """coverage None: as VMSG_COVERAGE says (make cov)."""
+    extra = {} if coverage is None else {"coverage": coverage}
+    return HdlConfig(top=TOP, params=tuple(sorted(params(label).items())), label=label, waves=waves, **extra)

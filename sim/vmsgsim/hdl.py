@@ -51,7 +51,8 @@ class HdlConfig:
     params: tuple[tuple[str, object], ...] = ()
     label: str = "default"
     waves: bool = False
-    coverage: bool = False
+    # Code coverage (line, toggle, assertions): `make cov` sets VMSG_COVERAGE=1 for every build.
+    coverage: bool = field(default_factory=lambda: os.environ.get("VMSG_COVERAGE", "0") == "1")
     extra_sources: tuple[str, ...] = ()  # testbench-only HDL (tb/ wrappers), relative to ROOT
     defines: tuple[tuple[str, object], ...] = ()
     rtl: bool = True  # include the peripheral's RTL (False: extra_sources only)

@@ -114,6 +114,7 @@ class EngineChecker(uvm_component):
             s.dev_id, s.vq = data & 0xFFFF, data >> 16
         elif off == o["CTRL"]:
             if self.ctrl["RESET"].get(data):
+                self._last_new.pop(q, None)
                 if q in self.monitor.queues:
                     self.monitor.close(q)
                 s.enabled = False
@@ -129,7 +130,8 @@ class EngineChecker(uvm_component):
     def _decision(self, q: int, new: int, value: int, notify: bool) -> None:
         wq = self.monitor.queues.get(q)
         sample_engine_decision(bool(wq and wq.event_idx), bool(notify))
-        if new < self._last_new.get(q, 0):
+        last = self._last_new.get(q, 0)
+        if last > 0xF000 and new < 0x1000:  # crossed 65535 -> 0 (not a queue restarting at 0)
             sample_idx_wrap(True)
         self._last_new[q] = new
 
