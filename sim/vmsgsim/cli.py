@@ -39,9 +39,17 @@ def cmd_sim(a) -> int:
 
 
 def cmd_test(a) -> int:
+    """Unit tests, simulation tests and flow tests (one pytest run), then the short
+    regression profile (random tests over fresh seeds)."""
     args = ["tb/unit", "tb/sim", "sim/tests", "-q", *_jobs(a.jobs),
             "--junitxml", str(BUILD / "reports" / "test-junit.xml")]
-    return _pytest(args)
+    rc = _pytest(args)
+    from . import regress
+
+    print("\n+ regression, profile ci", flush=True)
+    rc_reg = regress.main(["--profile", "ci", "--jobs", str(a.jobs), "--out", str(BUILD / "regress-ci")])
+    print(f"\nmake test: pytest {'passed' if rc == 0 else 'FAILED'}, regression {'passed' if rc_reg == 0 else 'FAILED'}")
+    return rc or rc_reg
 
 
 def cmd_waves(a) -> int:
