@@ -205,6 +205,11 @@ class AxiMem:
                 ch.clear_pause_generator()
                 ch.pause = False
 
+    def on_reset(self) -> None:
+        """The master was reset: responses still waiting in the delay lines are dropped."""
+        self.ram.write_if.b_channel.clear()
+        self.ram.read_if.r_channel.clear()
+
     def idle(self) -> bool:
         """No response waiting in a delay line."""
         return not self.ram.write_if.b_channel.pending() and not self.ram.read_if.r_channel.pending()

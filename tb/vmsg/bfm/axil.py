@@ -18,6 +18,7 @@ from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 OKAY, EXOKAY, SLVERR, DECERR = 0, 1, 2, 3
+FLUSHED = -1  # the operation was dropped by a reset of the port (no response on the bus)
 
 
 @dataclass
@@ -47,10 +48,15 @@ class AxilMonitor:
             "bresp", "bvalid", "bready", "araddr", "arvalid", "arready",
             "rdata", "rresp", "rvalid", "rready")}
         self._subscribers: list[Callable[[AxilTxn], None]] = []
+        self._reset_pending = False
         self._task = cocotb.start_soon(self._run())
 
     def subscribe(self, fn: Callable[[AxilTxn], None]) -> None:
         self._subscribers.append(fn)
+
+    def reset(self) -> None:
+        """The port was reset: handshakes seen so far belong to no transaction any more."""
+        self._reset_pending = True
 
     def _v(self, name: str) -> int:
         val = self._s[name].value
@@ -63,6 +69,10 @@ class AxilMonitor:
         wait_b: deque[tuple[int, int, int, float]] = deque()
         s = self._s
         while True:
+            if self._reset_pending:
+                self._reset_pending = False
+                for q in (aw, w, ar, wait_b):
+                    q.clear()
             valids = self._v("awvalid") | self._v("wvalid") | self._v("arvalid")
             if not valids and not (aw or w or ar or wait_b):
                 await First(RisingEdge(s["awvalid"]), RisingEdge(s["wvalid"]), RisingEdge(s["arvalid"]))
@@ -107,7 +117,7 @@ class AxilPortBfm:
         """Write one 32-bit word (byte lanes from strb); returns BRESP."""
         if strb == 0xF:
             resp = await self.master.write(addr, data.to_bytes(4, "little"))
-            return int(resp.resp)
+            return FLUSHED if resp is None else int(resp.resp)
         # Partial word: cocotbext-axi derives WSTRB from address and length, so
         # contiguous lanes only (what firmware issues with byte/half stores).
         lanes = [i for i in range(4) if strb >> i & 1]
@@ -115,11 +125,13 @@ class AxilPortBfm:
             raise ValueError(f"non-contiguous strobe {strb:#x}")
         raw = data.to_bytes(4, "little")[lanes[0]:lanes[-1] + 1]
         resp = await self.master.write(addr + lanes[0], raw)
-        return int(resp.resp)
+        return FLUSHED if resp is None else int(resp.resp)
 
     async def read(self, addr: int) -> tuple[int, int]:
         """Read one 32-bit word; returns (data, RRESP)."""
         resp = await self.master.read(addr, 4)
+        if resp is None:
+            return 0, FLUSHED
         return int.from_bytes(resp.data, "little"), int(resp.resp)
 
     def irq_level(self) -> bool:

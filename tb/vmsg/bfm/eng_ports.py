@@ -124,6 +124,11 @@ class CplSource:
     async def wait_idle(self) -> None:
         await self._idle.wait()
 
+    def reset(self) -> None:
+        """The port was reset: completions not yet taken are dropped."""
+        self.pending.clear()
+        self._valid.value = 0
+
     async def _run(self) -> None:
         while True:
             while not self.pending:

@@ -64,6 +64,18 @@ class MboxSequencer(uvm_sequencer):
     def irq_level(self) -> bool:
         return self.bfm.irq_level()
 
+    def flush(self) -> None:
+        """Drop the items of sequences that were killed (a peripheral reset): queued items are
+        removed; an item the driver already holds is released so that the driver moves on
+        (its bus accesses are flushed by the reset)."""
+        while not self.seq_q.empty():
+            self.seq_q.get_nowait()
+        export = self.seq_item_export
+        while not export.req_q.empty():
+            export.req_q.get_nowait()
+        if export.current_item is not None:
+            export.current_item.item_ready.set()
+
 
 class MboxDriver(uvm_driver):
     def end_of_elaboration_phase(self):
@@ -72,11 +84,14 @@ class MboxDriver(uvm_driver):
         self.msg_size: int = ConfigDB().get(self, "", "MSG_SIZE")
 
     async def run_phase(self):
+        self.busy = False
         while True:
             item = await self.seq_item_port.get_next_item()
+            self.busy = True
             try:
                 await self._execute(item)
             finally:
+                self.busy = False
                 self.seq_item_port.item_done()
 
     async def _execute(self, item: MboxItem) -> None:

@@ -33,6 +33,8 @@ from ..models import BlkDevice, BlkDriver, GenericDevice, GenericDriver, RngDevi
 from ..models.devices import rng_stream
 from ..proto.constants import Feature, feature_bit
 from .mailbox_seqs import MessageFactory
+from .transport_seqs import (ConfigChangeSeq, DeviceResetSeq, GetConfigSeq, GetStatusSeq, HotplugSeq, NotifySeq,
+                             PingSeq, SetConfigSeq, UnplugSeq)
 
 SECTOR = 512
 VERSION_1 = feature_bit(Feature.VERSION_1)
@@ -124,29 +126,20 @@ class DeviceOpsSeq(uvm_sequence):
         if not m.config_size:
             return await self._status(core)
         off = random.randrange(m.config_size)
-        n = random.randint(1, m.config_size - off)
-        gen0 = m.generation
-        data = await core.cread_bytes(off, n)
-        if m.generation == gen0:  # no device-side change meanwhile: exact
-            assert data == bytes(m.config[off:off + n]), f"dev {self.rec.dev_num}: config read differs"
+        await GetConfigSeq(core, off, random.randint(1, m.config_size - off), device=m).start()
 
     async def _config_write(self, core):
         m = self.rec.model
         if self.rec.kind != "generic" or not m.config_size:
             return await self._config_read(core)
         off = random.randrange(m.config_size)
-        data = random.randbytes(random.randint(1, m.config_size - off))
-        gen = await core.transport.generation()
-        await core.transport.set(off, data)
-        if m.generation == gen:
-            assert bytes(m.config[off:off + len(data)]) == data, f"dev {self.rec.dev_num}: SET_CONFIG not applied"
+        await SetConfigSeq(core, off, random.randbytes(random.randint(1, m.config_size - off)), device=m).start()
 
     async def _status(self, core):
-        assert await core.transport.get_status() == self.rec.model.status & 0xFF
+        await GetStatusSeq(core, device=self.rec.model).start()
 
     async def _ping(self, core):
-        v = random.randrange(1 << 32)
-        assert await self.t.bus_driver.ping(v) == v
+        await PingSeq(self.t.bus_driver, random.randrange(1 << 32)).start()
 
     async def _io(self, core):
         rec, drv = self.rec, core.driver
@@ -174,14 +167,11 @@ class DeviceOpsSeq(uvm_sequence):
     async def _kick(self, core):
         vqs = [vq for vq in core.transport.vqs if vq is not None]
         if vqs:
-            await core.transport.notify(random.choice(vqs))
+            await NotifySeq(core, random.choice(vqs)).start()
 
     async def _reset(self, core):
         """Device reset by the driver (status 0, RESET_VQUEUE of every queue) and a new probe."""
-        bd = self.t.bus_driver
-        await bd.unregister_device(self.rec.dev_num)
-        again = await bd.register_device(self.rec.dev_num)
-        assert again is not None and again.probed, f"dev {self.rec.dev_num}: re-probe failed"
+        await DeviceResetSeq(self.t.bus_driver, self.rec.dev_num).start()
 
 
 class DeviceSideSeq(uvm_sequence):
@@ -210,7 +200,7 @@ class DeviceSideSeq(uvm_sequence):
                     if rec.kind == "blk":  # the capacity stays: it bounds the shadow disk
                         off, data = max(off, 8), data[: max(0, rec.model.config_size - max(off, 8))]
                     if data:
-                        await t.firmware.send(await t.device_bus.change_config(rec.dev_num, off, data))
+                        await ConfigChangeSeq(t.firmware, t.device_bus, rec.dev_num, off, data).start()
                         sample_op("device_config_change", rec.kind)
             elif choice < 0.8:
                 free = [n for n in range(self.num_devs) if n not in self.records]
@@ -218,7 +208,7 @@ class DeviceSideSeq(uvm_sequence):
                 if free and in_use < t.params["ENG_QUEUES"]:
                     rec = random_device(random.choice(free), t.params["NUM_VQS"], kind=random.choice(["blk", "rng"]))
                     self.records[rec.dev_num] = rec
-                    await t.firmware.send(await t.device_bus.hotplug(rec.dev_num, rec.model))
+                    await HotplugSeq(t.firmware, t.device_bus, rec.dev_num, rec.model).start()
                     ok = await t.wait_until_true(lambda: rec.dev_num in t.bus_driver.devices
                                                  and t.bus_driver.devices[rec.dev_num].probed)
                     assert ok, f"hot-plugged dev {rec.dev_num} never probed"
@@ -229,7 +219,7 @@ class DeviceSideSeq(uvm_sequence):
                 rec = random.choice(present)
                 async with rec.lock:
                     rec.present = False
-                    await t.firmware.send(await t.device_bus.remove(rec.dev_num))
+                    await UnplugSeq(t.firmware, t.device_bus, rec.dev_num).start()
                     ok = await t.wait_until_true(lambda: rec.dev_num not in t.bus_driver.devices)
                     assert ok, f"removed dev {rec.dev_num} still registered"
                     sample_op("removal", rec.kind)

@@ -97,6 +97,7 @@ class VmsgBaseTest(uvm_test):
         await self.check_configuration()
         self.bus = DriverBus(self.drv_ops, timeout_ns=self.bus_timeout_ns)
         self.firmware = None
+        self.tasks: list = []  # background traffic a peripheral reset cancels
         if self.start_driver_bus:
             await self.bus.start()
         if self.start_firmware:
@@ -119,6 +120,38 @@ class VmsgBaseTest(uvm_test):
 
     async def body(self) -> None:
         raise NotImplementedError
+
+    async def peripheral_reset(self, cycles: int = 5, discard: bool = True) -> None:
+        """rst_ni at any moment: background traffic (self.tasks) and both software sides stop,
+        every checker and BFM forgets what was in flight, the port agents drop the items of
+        killed sequences; after the reset both ports DISCARD their staged message (software's
+        first act after a reset: a write issued just before it may still land)."""
+        for t in self.tasks:
+            t.cancel()
+        self.tasks.clear()
+        self.bus.stop()
+        if self.firmware is not None:
+            self.firmware.stop()
+        self.dut.rst_ni.value = 0
+        self.env.on_reset()
+        for bfm in (self.drv_bfm, self.dev_bfm):
+            bfm.monitor.reset()
+        self.mem.on_reset()
+        self.cpl.reset()
+        for agent in (self.env.drv_agent, self.env.dev_agent):
+            agent.seqr.flush()
+        await ClockCycles(self.dut.clk_i, cycles)
+        self.dut.rst_ni.value = 1
+        await ClockCycles(self.dut.clk_i, 2)
+        for agent in (self.env.drv_agent, self.env.dev_agent):
+            while agent.driver.busy:
+                await ClockCycles(self.dut.clk_i, 10)
+        for bfm in (self.drv_bfm, self.dev_bfm):
+            bfm.monitor.reset()
+        self.env.on_reset()
+        if discard:
+            for ops in (self.drv_ops, self.dev_ops):
+                await ops.write("TX_CTRL", ops.regs.value("TX_CTRL", DISCARD=1))
 
     async def quiesce_engine(self, timeout_ns: float = 500_000) -> None:
         """Wait until no completion is queued, the engine has nothing in flight on its AXI

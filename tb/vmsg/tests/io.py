@@ -15,6 +15,7 @@ from ..models import BlkDevice, BlkDriver, BumpAllocator, BusDriver, DeviceBus, 
 from ..models.drivers import BlkRequest
 from ..models.devices import rng_stream
 from ..proto.constants import VIRTIO_ID_BLOCK, VIRTIO_ID_RNG
+from ..seq.bus_layers import DeviceFirmware, DriverBus
 from ..seq.engine_backend import EngineBackend
 from .transport import BLK_F_FLUSH, EVENT_IDX, VERSION_1, TransportTest
 
@@ -44,6 +45,27 @@ class IoTest(TransportTest):
         while not predicate() and waited < self.io_timeout_ns:
             await Timer(200, unit="ns")
             waited += 200
+
+    async def restart_software(self, drivers) -> BusDriver:
+        """After a peripheral reset: a new bus layer, firmware and bus driver (the old ones'
+        state died with the reset); the device models and the memory stay."""
+        p = self.params
+        self.bus = DriverBus(self.drv_ops, timeout_ns=self.bus_timeout_ns)
+        await self.bus.start()
+        self.firmware = DeviceFirmware(self.dev_ops, self.device_bus, p["NUM_DEVS"], p["NUM_VQS"])
+        await self.firmware.start()
+        self.backend.free = list(range(p["ENG_QUEUES"]))  # the engine forgot every queue
+        self.backend.queues.clear()
+        self.backend.reported.clear()
+        for dev in self.device_bus.devices.values():  # the firmware restarts its devices too
+            dev.status = 0
+            for q in dev.queues:
+                q.clear()
+        self.allocator = BumpAllocator(self.allocator.next + 0x1000, self.MEM_SIZE - (self.allocator.next + 0x1000))
+        self.bus_driver = BusDriver(self.bus, self.mem, self.allocator, drivers=drivers)
+        self.bus.event_handler = self.bus_driver.handle_message
+        self.firmware.engine_error_handler = self.on_engine_error
+        return self.bus_driver
 
     async def start_models(self, **kw) -> BusDriver:
         self.memory = self.mem

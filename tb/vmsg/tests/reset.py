@@ -12,11 +12,10 @@ from __future__ import annotations
 import random
 
 import pyuvm
-from cocotb.triggers import ClockCycles, Timer
+from cocotb.triggers import Timer
 
-from ..models import BlkDevice, BumpAllocator, BusDriver
-from ..seq.bus_layers import DeviceFirmware, DriverBus
-from .io import HEAP, SECTOR, IoTest, blk_workout
+from ..models import BlkDevice
+from .io import IoTest, blk_workout
 from .mailbox import COUNTERS
 from .smoke import request
 from .transport import BLK_F_FLUSH, EVENT_IDX, VERSION_1
@@ -45,11 +44,7 @@ class PeripheralResetTest(IoTest):
         await self.drv_ops.write(self.drv_ops.regs.addr("TX_MSG"), 0x12345678)  # a staged word
         assert await self.dev_ops.read("ENG.ERR_QUEUES_LO") == 0
 
-        self.dut.rst_ni.value = 0
-        self.env.on_reset()
-        await ClockCycles(self.dut.clk_i, 5)
-        self.dut.rst_ni.value = 1
-        await ClockCycles(self.dut.clk_i, 5)
+        await self.peripheral_reset(discard=False)  # nothing in flight: the reset alone must clear the staged word
 
         # Every register back to its reset value, on both ports.
         for ops in (self.drv_ops, self.dev_ops):
@@ -73,15 +68,7 @@ class PeripheralResetTest(IoTest):
         await self.check_configuration()
 
         # Software starts again: discovery, probe, I/O; the disk kept its data.
-        self.bus = DriverBus(self.drv_ops, timeout_ns=self.bus_timeout_ns)
-        await self.bus.start()
-        self.firmware = DeviceFirmware(self.dev_ops, self.device_bus, p["NUM_DEVS"], p["NUM_VQS"])
-        await self.firmware.start()
-        self.allocator = BumpAllocator(HEAP + (self.MEM_SIZE - HEAP) // 2, (self.MEM_SIZE - HEAP) // 2)
-        bd = BusDriver(self.bus, self.mem, self.allocator, drivers=self.bus_driver.drivers)
-        self.bus_driver = bd
-        self.bus.event_handler = bd.handle_message
-        self.firmware.engine_error_handler = self.on_engine_error
+        bd = await self.restart_software(self.bus_driver.drivers)
         assert await bd.scan() == [1]
         core = bd.devices[1]
         assert core.probed, core.probe_error

@@ -9,13 +9,13 @@ import random
 
 import cocotb
 import pyuvm
-from cocotb.triggers import Timer
+from cocotb.triggers import Lock, Timer
 
-from ..models import BusDriver
+from ..models import BumpAllocator, BusDriver
 from ..seq.random_seqs import (BadInputSeq, DeviceOpsSeq, DeviceSideSeq, driver_factories, queues_of,
                                random_device)
+from ..seq.transport_seqs import GetDevicesSeq, ProbeSeq
 from .io import HEAP, IoTest
-from ..models import BumpAllocator
 
 
 class SystemVseq:
@@ -29,10 +29,16 @@ class SystemVseq:
         self.bad_inputs = bad_inputs
 
     async def run(self):
+        await self.setup()
+        await self.traffic()
+        return self.records
+
+    async def setup(self):
+        """A random device set on the device side; discovery and probe on the driver side."""
         t = self.t
         p = t.params
         numbers = random.sample(range(p["NUM_DEVS"]), self.n_devices)
-        records = {}
+        self.records = records = {}
         budget = p["ENG_QUEUES"]  # every virtqueue is served by an engine queue
         for i, n in enumerate(numbers):
             rec = random_device(n, p["NUM_VQS"], max_queues=budget - (len(numbers) - 1 - i))
@@ -45,25 +51,46 @@ class SystemVseq:
         t.bus_driver = BusDriver(t.bus, t.mem, t.allocator, drivers=driver_factories(records, t.wait_until))
         t.bus.event_handler = t.bus_driver.handle_message
         t.firmware.engine_error_handler = t.on_engine_error
-        found = await t.bus_driver.scan()
-        assert found == sorted(numbers), f"GET_DEVICES found {found}, expected {sorted(numbers)}"
-        for n in numbers:
-            core = t.bus_driver.devices[n]
-            assert core.probed, f"dev {n} ({records[n].kind}) probe failed: {core.probe_error}"
-        side = DeviceSideSeq("device_side", t, records, self.device_events, p["NUM_DEVS"])
-        tasks = [cocotb.start_soon(DeviceOpsSeq(f"ops{n}", t, records[n], self.ops_per_device).start())
-                 for n in numbers]
+        await self.discover()
+
+    async def discover(self):
+        """GET_DEVICES finds exactly the device side's population; every device probes."""
+        t = self.t
+        present = sorted(t.device_bus.devices)
+        await GetDevicesSeq(t.bus_driver, expect=present).start()
+        for n in present:
+            if n not in t.bus_driver.devices:
+                await ProbeSeq(t.bus_driver, n).start()
+
+    async def traffic(self):
+        """Every traffic source at once; the tasks are registered so that a reset can stop them."""
+        t = self.t
+        p = t.params
+        live = [r for r in self.records.values() if r.present]
+        side = DeviceSideSeq("device_side", t, self.records, self.device_events, p["NUM_DEVS"])
+        tasks = [cocotb.start_soon(DeviceOpsSeq(f"ops{r.dev_num}", t, r, self.ops_per_device).start()) for r in live]
         tasks.append(cocotb.start_soon(side.start()))
         tasks.append(cocotb.start_soon(BadInputSeq("bad_inputs", t, self.bad_inputs).start()))
+        t.tasks.extend(tasks)
         for task in tasks:
             await task
         for task in side.ops_seqs:
             await task
         # What the driver wrote is what the devices hold.
-        for r in records.values():
+        for r in self.records.values():
             if r.kind == "blk" and r.present:
                 assert bytes(r.model.storage) == bytes(r.shadow), f"dev {r.dev_num}: disk differs from the writes"
-        return records
+
+    def resync_after_reset(self):
+        """What the driver knows after a reset: a write or read whose completion the reset
+        swallowed may or may not have happened, so the shadow state follows the devices."""
+        for r in self.records.values():
+            r.lock = Lock()
+            if r.kind == "blk":
+                r.shadow[:] = r.model.storage
+            elif r.kind == "rng":
+                r.rng_read = r.model.produced
+            r.present = r.dev_num in self.t.device_bus.devices
 
 
 @pyuvm.test()
@@ -91,3 +118,27 @@ class RandomSystemTest(IoTest):
         n = random.randint(1, min(4, self.params["NUM_DEVS"]))
         await SystemVseq(self, n, ops_per_device=random.randint(6, 14), device_events=random.randint(2, 6),
                          bad_inputs=random.randint(2, 6)).run()
+
+
+@pyuvm.test()
+class RandomResetSystemTest(RandomSystemTest):
+    """The random system, with a peripheral reset at a random moment of its traffic: whatever
+    was in flight is dropped; software starts again (discovery finds the device side's
+    population, every device probes again) and a second round of random traffic runs, with
+    every check on."""
+
+    async def body(self):
+        n = random.randint(1, min(4, self.params["NUM_DEVS"]))
+        vseq = SystemVseq(self, n, ops_per_device=random.randint(6, 14), device_events=random.randint(1, 4),
+                          bad_inputs=random.randint(1, 4))
+        await vseq.setup()
+        traffic = cocotb.start_soon(vseq.traffic())
+        self.tasks.append(traffic)
+        await Timer(random.randint(1_000, 60_000), unit="ns")
+        await self.peripheral_reset()
+        vseq.resync_after_reset()
+        await self.restart_software(self.bus_driver.drivers)
+        await vseq.discover()
+        vseq.ops_per_device = random.randint(3, 8)
+        vseq.device_events = 0
+        await vseq.traffic()
