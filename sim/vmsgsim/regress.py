@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from . import configs, hdl
-from .paths import BUILD, REPORTS, ROOT, SIM
+from .paths import BUILD, REPORTS, SIM
 
 PROFILES = {
     # name: (seeds for random tests, seeds for directed tests)

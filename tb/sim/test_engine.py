@@ -11,12 +11,10 @@ Each run gets build/sim/engine-<test>-<label>/ (sim.log, results.xml).
 
 from __future__ import annotations
 
-import zlib
 
 import pytest
 
 from vmsgsim import hdl
-from vmsgsim.paths import RUNS
 
 MODULE = "vmsg.tests.engine_unit"
 
@@ -59,15 +57,5 @@ CASES = [(t, label) for t, labels in TESTS.items() for label in labels]
 
 @pytest.mark.sim
 @pytest.mark.parametrize("testcase,label", CASES, ids=[f"{t}-{label}" for t, label in CASES])
-def test_engine(testcase, label, request):
-    waves = request.config.getoption("--waves", default=False)
-    seed = request.config.getoption("--seed", default=None)
-    run_name = f"engine-{testcase}-{label}"
-    result = hdl.run(
-        config(label, waves=waves),
-        MODULE,
-        testcase,
-        test_dir=RUNS / run_name,
-        seed=(zlib.crc32(run_name.encode()) & 0x7FFFFFFF) if seed is None else seed,
-    )
-    assert result.passed, f"{run_name} failed (log: {result.test_dir / 'sim.log'}):\n" + "\n".join(result.failures)
+def test_engine(testcase, label, simrun):
+    simrun(lambda waves: config(label, waves=waves), MODULE, testcase, f"engine-{testcase}-{label}")

@@ -8,13 +8,11 @@ a rerun is identical; --seed overrides it.
 
 from __future__ import annotations
 
-import zlib
-
 import pytest
 import yaml
 
-from vmsgsim import configs, hdl
-from vmsgsim.paths import RUNS, SIM
+from vmsgsim import configs
+from vmsgsim.paths import SIM
 
 TESTLIST = yaml.safe_load((SIM / "testlist.yaml").read_text())["tests"] or []
 
@@ -25,20 +23,7 @@ CASES = [
 ]
 
 
-def default_seed(name: str) -> int:
-    return zlib.crc32(name.encode()) & 0x7FFFFFFF
-
-
 @pytest.mark.parametrize("test,cfg", CASES)
-def test_sim(test, cfg, request):
-    waves = request.config.getoption("--waves")
-    seed = request.config.getoption("--seed")
-    run_name = f"{test['name']}-{cfg}"
-    result = hdl.run(
-        configs.periph(cfg, waves=waves),
-        test_module=test["module"],
-        testcase=test.get("testcase", test["name"]),
-        test_dir=RUNS / run_name,
-        seed=default_seed(run_name) if seed is None else seed,
-    )
-    assert result.passed, f"{run_name} failed (log: {result.test_dir / 'sim.log'}):\n" + "\n".join(result.failures)
+def test_sim(test, cfg, simrun):
+    simrun(lambda waves: configs.periph(cfg, waves=waves), test["module"], test.get("testcase", test["name"]),
+           f"{test['name']}-{cfg}")

@@ -8,12 +8,10 @@ Each run gets build/sim/<test>-<label>/ (sim.log, results.xml).
 
 from __future__ import annotations
 
-import zlib
 
 import pytest
 
 from vmsgsim import configs, hdl
-from vmsgsim.paths import RUNS
 
 MODULE = "vmsg.tests.periph_regs"
 
@@ -55,18 +53,8 @@ LABELS = ["msg44", "msg64", "msg256", "small"]
 @pytest.mark.sim
 @pytest.mark.parametrize("label", LABELS)
 @pytest.mark.parametrize("testcase", TESTS)
-def test_periph_regs(testcase, label, request):
-    waves = request.config.getoption("--waves", default=False)
-    seed = request.config.getoption("--seed", default=None)
-    run_name = f"{testcase}-{label}"
-    result = hdl.run(
-        config(label, waves=waves),
-        MODULE,
-        testcase,
-        test_dir=RUNS / run_name,
-        seed=(zlib.crc32(run_name.encode()) & 0x7FFFFFFF) if seed is None else seed,
-    )
-    assert result.passed, f"{run_name} failed (log: {result.test_dir / 'sim.log'}):\n" + "\n".join(result.failures)
+def test_periph_regs(testcase, label, simrun):
+    simrun(lambda waves: config(label, waves=waves), MODULE, testcase, f"{testcase}-{label}")
 
 
 # Block level: the to-driver mailbox's event input, not reachable from the
@@ -77,12 +65,8 @@ MBOX_EVENT_TESTS = ["test_event_head", "test_event_round_robin"]
 @pytest.mark.sim
 @pytest.mark.parametrize("msg_size", [44, 64])
 @pytest.mark.parametrize("testcase", MBOX_EVENT_TESTS)
-def test_mbox_events(testcase, msg_size, request):
-    waves = request.config.getoption("--waves", default=False)
+def test_mbox_events(testcase, msg_size, simrun):
     params = {"MSG_SIZE": msg_size, "DEPTH": 4, "TO_DEVICE": 0, "NUM_DEVS": 8, "NUM_VQS": 4}
-    cfg = hdl.HdlConfig(top="vmsg_mbox", params=tuple(sorted(params.items())), label=f"evt-m{msg_size}",
-                        waves=waves)
-    run_name = f"mbox-{testcase}-m{msg_size}"
-    result = hdl.run(cfg, "vmsg.tests.mbox_events", testcase, test_dir=RUNS / run_name,
-                     seed=zlib.crc32(run_name.encode()) & 0x7FFFFFFF)
-    assert result.passed, f"{run_name} failed (log: {result.test_dir / 'sim.log'}):\n" + "\n".join(result.failures)
+    simrun(lambda waves: hdl.HdlConfig(top="vmsg_mbox", params=tuple(sorted(params.items())), label=f"evt-m{msg_size}",
+                                       waves=waves),
+           "vmsg.tests.mbox_events", testcase, f"mbox-{testcase}-m{msg_size}")

@@ -487,7 +487,7 @@ def test_event_used_round_trip_through_software_backend():
             await rig.bus.send_to_driver(rig.dbus.event_used(1, 0))
         return core
 
-    core = run(go())
+    run(go())
     assert reaped == [("req0", 497)]
     assert rig.bus.event_results == [0]
 

@@ -63,7 +63,7 @@ def test_create_rejects_non_power_of_two_and_reduces_on_allocation_failure():
 def test_ring_memory_is_zeroed_at_creation():
     mem = ByteMemory(1 << 16)
     mem.write(0, b"\xff" * (1 << 16))
-    vq = SplitVirtqueue.create(0, 8, mem, BumpAllocator(0, 1 << 16), event_idx=True, notify=Notifier(),
+    SplitVirtqueue.create(0, 8, mem, BumpAllocator(0, 1 << 16), event_idx=True, notify=Notifier(),
                                callback=lambda v: None)
     assert mem.read(0, vring_size(8, 4096)) == bytes(vring_size(8, 4096))
 

@@ -10,12 +10,13 @@ not trust the driver.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyuvm import ConfigDB, uvm_agent, uvm_analysis_port, uvm_driver, uvm_monitor, uvm_sequence_item, uvm_sequencer
 
-from ..bfm.axil import OKAY, AxilPortBfm
+from ..bfm.axil import OKAY, AxilPortBfm, AxilTxn
 from ..regmap import load as load_regmap
 
 
@@ -95,7 +96,7 @@ class MboxDriver(uvm_driver):
                 self.seq_item_port.item_done()
 
     async def _execute(self, item: MboxItem) -> None:
-        bfm, regs = self.bfm, self.regs
+        bfm = self.bfm
         if item.op is Op.WRITE:
             item.resp = await bfm.write(item.addr, item.data, item.strb)
         elif item.op is Op.READ:
@@ -143,18 +144,10 @@ class MboxDriver(uvm_driver):
 
 
 @dataclass
-class PortTxn:
+class PortTxn(AxilTxn):
     """A monitored AXI4-Lite transaction, tagged with its port."""
 
-    port: str  # "drv" or "dev"
-    write: bool
-    addr: int
-    data: int
-    strb: int
-    resp: int
-    start_ns: float
-    end_ns: float
-    extra: dict = field(default_factory=dict)
+    port: str = ""  # "drv" or "dev"
 
 
 class MboxMonitor(uvm_monitor):
@@ -164,9 +157,7 @@ class MboxMonitor(uvm_monitor):
     def end_of_elaboration_phase(self):
         bfm: AxilPortBfm = ConfigDB().get(self, "", "BFM")
         port = ConfigDB().get(self, "", "PORT")
-        bfm.monitor.subscribe(
-            lambda t: self.ap.write(PortTxn(port, t.write, t.addr, t.data, t.strb, t.resp, t.start_ns, t.end_ns))
-        )
+        bfm.monitor.subscribe(lambda t: self.ap.write(PortTxn(**dataclasses.asdict(t), port=port)))
 
 
 class MboxAgent(uvm_agent):

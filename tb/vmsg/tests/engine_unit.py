@@ -189,7 +189,6 @@ async def test_random_traffic(dut):
     """Every queue, random ring sizes and placement, EVENT_IDX on some, NO_INTERRUPT toggled,
     random memory latency and back-pressure on all five channels, gaps on the stream and
     back-pressure on the event output."""
-    rng0 = random.Random()
     env = EngineEnv(dut, wr_latency=0, rd_latency=0, cpl_idle=0.2)
     await env.start()
     rng = env.rng
@@ -659,7 +658,7 @@ async def test_event_idx_boundaries(dut):
         await env.quiesce(queues=[0])
         d = wq.oracle.decisions[-1]
         hits.add((d.value - old) & 0xFFFF if kind == "old" else (d.value - d.new) & 0xFFFF)
-    cnt = await env.check_queue(0)
+    await env.check_queue(0)
     dut._log.info("decisions %d required %d, offsets hit %s", len(wq.oracle.decisions), wq.oracle.required,
                   sorted(hits)[:10])
     assert {0xFFFF, 0, 1} <= hits, "boundary values of used_event not reached"

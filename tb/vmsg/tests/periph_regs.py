@@ -79,7 +79,7 @@ def expected_code(msg: bytes, to_device: bool, full: bool, p: dict) -> tuple[int
     dev = int.from_bytes(b[2:4], "little")
     size = int.from_bytes(b[4:6], "little")
     index = int.from_bytes(b[6:10], "little")
-    resp, bus = mtype & 1, mtype >> 1 & 1
+    resp = mtype & 1
     evt_avail = mtype == 0 and mid == EVENT_AVAIL
     if mtype & 0xFC:
         return E_TYPE_RSVD, False

@@ -10,8 +10,8 @@ import cocotb
 import pyuvm
 from cocotb.triggers import Timer
 
-from ..models import (BlkDevice, BlkDriver, BumpAllocator, BusDriver, ByteMemory, DeviceBus, GenericDevice,
-                      GenericDriver, NullQueueBackend, VirtioCore, VirtioError, VqInfo, blk_config)
+from ..models import (BlkDevice, BumpAllocator, BusDriver, ByteMemory, DeviceBus, GenericDevice, GenericDriver,
+                      NullQueueBackend, VqInfo)
 from ..proto.constants import Feature, feature_bit
 from . import kernel_expect as kx
 from .base import VmsgBaseTest
