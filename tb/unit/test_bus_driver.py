@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from conftest import Rig, run
+from unit_helpers import Rig, run
 from vmsg.models import (BlkDevice, BusDriver, GenericDevice, GenericDriver, RngDevice, VirtioError)
 from vmsg.proto import BusId, DevState, Feature, Message, TransportId, feature_bit
 from vmsg.proto import payloads as p

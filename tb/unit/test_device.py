@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import hx, run
+from unit_helpers import hx, run
 from vmsg.models import BlkDevice, DeviceBus, GenericDevice, NullQueueBackend, RngDevice
 from vmsg.models.blk_defs import BLK_CFG_WCE, VIRTIO_BLK_F_FLUSH
 from vmsg.proto import BusId, Feature, Message, TransportId, feature_bit

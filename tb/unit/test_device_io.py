@@ -15,7 +15,7 @@ import struct
 
 import pytest
 
-from conftest import Rig, run
+from unit_helpers import Rig, run
 from vmsg.models import (PATH_REGS, PATH_STREAM, BlkDevice, BlkDriver, BlkRequest, IoRequest, IoStatusError,
                          NullQueueBackend, RngDevice, RngDriver, RngRequest, SoftwareQueueBackend, VirtioCore,
                          VirtioError, vring_need_event)

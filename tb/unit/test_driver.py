@@ -12,7 +12,7 @@ import struct
 
 import pytest
 
-from conftest import MEM_BASE, Rig, hx, run
+from unit_helpers import MEM_BASE, Rig, hx, run
 from vmsg.models import (BlkDevice, BlkDriver, GenericDevice, GenericDriver, SoftwareQueueBackend, VirtioCore,
                          VirtioError, VirtioMsgDevice, VqInfo, blk_config)
 from vmsg.models.blk_defs import VIRTIO_BLK_F_FLUSH

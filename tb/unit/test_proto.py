@@ -8,7 +8,7 @@ from dataclasses import fields
 
 import pytest
 
-from conftest import hx
+from unit_helpers import hx
 from vmsg.proto import (MIN_SIZE, PAYLOAD_TYPES, BusId, FieldRangeError, Header, Message,
                         MsgSizeError, PayloadTooShortError, ProtocolError, ReservedTypeBitsError,
                         ShortBufferError, TransportId, UnknownMessageIdError)

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from conftest import MEM_BASE, run
+from unit_helpers import MEM_BASE, run
 from vmsg.models import (BumpAllocator, ByteMemory, DeviceRingError, DeviceVirtqueue, SplitVirtqueue,
                          VirtioError, VringLayout, vring_need_event, vring_size)
 from vmsg.models.memory import read_u16, write_u16
