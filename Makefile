@@ -81,11 +81,11 @@ bench: gen
 
 ## regress   regression of the testplan (SEEDS=N, JOBS=N, PROFILE=quick|nightly)
 regress: gen
-	$(PY) -m vmsgsim.regress --seeds $(SEEDS) --jobs $(JOBS) --profile $(PROFILE)
+	$(PY) -m vmsgsim.regress --seeds $(SEEDS) --jobs $(JOBS) --profile $(PROFILE) $(if $(TESTS),--tests '$(TESTS)')
 
 ## nightly   regression with the nightly profile
 nightly: gen
-	$(PY) -m vmsgsim.regress --profile nightly --jobs $(JOBS)
+	$(PY) -m vmsgsim.regress --profile nightly --jobs $(JOBS) $(if $(TESTS),--tests '$(TESTS)')
 
 ## cov       merge coverage and write HTML reports (build/reports/coverage)
 cov: gen
