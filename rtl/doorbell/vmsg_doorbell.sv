@@ -6,12 +6,13 @@
 //
 // DB_PENDING window: word w reads bits 32w..32w+31 (0 beyond the last queue);
 // a write clears the bits written as 1 (a kick in the same cycle wins).
-// DB_DATA window: word p reads the data of queue p one cycle later (0 until
+// DB_DATA window: word p reads the data of queue p (0 until
 // the queue's first kick); p >= NUM_DEVS * NUM_VQS answers SLVERR and 0.
 //
 // Timing: the kick and the window requests are registered on entry, so the
 // index arithmetic, the register decode and the 1024-bit pending logic sit in
-// separate cycles; acks come one cycle after the request at the earliest.
+// separate cycles; acks and read data are registered on the way out, so acks
+// come two cycles after the request at the earliest (three for DB_DATA).
 
 `default_nettype none
 
@@ -131,16 +132,35 @@ module vmsg_doorbell #(
     pend_ext[NUM_P-1:0] = pend_q;
   end
 
-  assign pend_rd_ack_o = pend_req && !pend_we;
-  assign pend_wr_ack_o = pend_req && pend_we;
-  assign pend_rdata_o  = pend_rd_ack_o ? pend_ext[pend_word*32 +: 32] : '0;
-  assign pend_err_o    = 1'b0;
+  // acks and read data are registered on the way out (the register block's ack and read-back
+  // logic follows them)
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      pend_rd_ack_o <= 1'b0;
+      pend_wr_ack_o <= 1'b0;
+      pend_rdata_o  <= '0;
+    end else begin
+      pend_rd_ack_o <= pend_req && !pend_we;
+      pend_wr_ack_o <= pend_req && pend_we;
+      pend_rdata_o  <= (pend_req && !pend_we) ? pend_ext[pend_word*32 +: 32] : '0;
+    end
+  end
+  assign pend_err_o = 1'b0;
 
   // A kick to a bit that stays set coalesces; one whose bit is being cleared
-  // in the same cycle is a new notification.
-  assign kicks_o     = kick_valid;
-  assign coalesced_o = kick_valid && |(pend_set & pend_q & ~pend_clr);
-  assign irq_o       = kick_valid;
+  // in the same cycle is a new notification. The pulses to the counters and the
+  // interrupt are registered (the counters' adders follow them).
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      kicks_o     <= 1'b0;
+      coalesced_o <= 1'b0;
+      irq_o       <= 1'b0;
+    end else begin
+      kicks_o     <= kick_valid;
+      coalesced_o <= kick_valid && |(pend_set & pend_q & ~pend_clr);
+      irq_o       <= kick_valid;
+    end
+  end
 
   // ---------------------------------------------------------------------------
   // Data RAM
@@ -165,10 +185,19 @@ module vmsg_doorbell #(
     .rdata_o (ram_rdata)
   );
 
-  assign data_rd_ack_o = (data_rd && !data_rd_ok) || data_pend_q;
-  assign data_wr_ack_o = data_req && data_we;             // read-only window
-  assign data_err_o    = data_req && !data_rd_ok;
-  assign data_rdata_o  = (data_pend_q && data_seen_q) ? ram_rdata : '0;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      data_rd_ack_o <= 1'b0;
+      data_wr_ack_o <= 1'b0;
+      data_err_o    <= 1'b0;
+      data_rdata_o  <= '0;
+    end else begin
+      data_rd_ack_o <= (data_rd && !data_rd_ok) || data_pend_q;
+      data_wr_ack_o <= data_req && data_we;             // read-only window
+      data_err_o    <= data_req && !data_rd_ok;
+      data_rdata_o  <= (data_pend_q && data_seen_q) ? ram_rdata : '0;
+    end
+  end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

@@ -2,10 +2,17 @@
 // the firmware completion path (CPL_ID / CPL_LEN / CPL_PUSH), one vmsg_eng_queue per queue, the
 // choice of the next used->idx write among the queues, and the error interrupt.
 //
-// Register requests: one at a time, answered one cycle later (rd_ack / wr_ack with err), except a
-// CTRL write with RESET = 1, which is answered when the queue reset has finished. Bad offsets,
-// misaligned offsets, queue blocks >= NUM_Q, writes to read-only and reads of write-only
-// registers answer err.
+// Register requests: one at a time, registered on entry and decoded into registers; the read
+// data and a queue's write check pass registers too. Writes are answered three cycles after the
+// request (four for queue registers), reads six, except a CTRL write with RESET = 1, which is
+// answered when the queue reset has finished. Bad offsets, misaligned offsets, queue blocks
+// >= NUM_Q, writes to read-only and reads of write-only registers answer err. A read sees the
+// events (counted a cycle late) of the cycle the request arrives in.
+//
+// The next used->idx write: a round-robin choice among the queues that want one is latched in a
+// one-entry slot (the queue's number, then its acked value and the idx address in a second
+// register), from which the write path takes it; an entry whose queue enters the error state or
+// a reset is dropped.
 
 `default_nettype none
 
@@ -46,14 +53,13 @@ module vmsg_eng_ctrl #(
   input  wire  [NUM_Q-1:0]         drop_i,
   input  wire                      bad_q_i,
   // write path events
-  input  wire                      ld_i,
-  input  wire  [QW-1:0]            ld_q_i,
+  // (the events of the write and read paths: one-hot by queue)
+  input  wire  [NUM_Q-1:0]         ld_i,
   input  wire  [15:0]              ld_end_i,
   input  wire                      ld_adv_i,
-  input  wire                      issue_i,
-  input  wire  [QW-1:0]            issue_q_i,
-  input  wire                      b_i,
-  input  wire  [QW-1:0]            b_q_i,
+  input  wire  [NUM_Q-1:0]         issue_i,
+  input  wire                      issue_idx_i,
+  input  wire  [NUM_Q-1:0]         b_i,
   input  wire                      b_idx_i,
   input  wire                      b_ok_i,
   input  wire  [15:0]              b_val_i,
@@ -68,8 +74,7 @@ module vmsg_eng_ctrl #(
   // read path events
   input  wire                      ar_take_i,
   input  wire  [QW-1:0]            ar_q_i,
-  input  wire                      r_i,
-  input  wire  [QW-1:0]            r_q_i,
+  input  wire  [NUM_Q-1:0]         r_i,
   input  wire                      dec_i,
   input  wire  [15:0]              dec_new_i,
   input  wire                      dec_notify_i,
@@ -79,7 +84,6 @@ module vmsg_eng_ctrl #(
   input  wire  [NUM_Q-1:0]         merged_i,
   input  wire  [NUM_Q-1:0]         evt_pending_i,
   // queue state
-  output logic [NUM_Q-1:0]         q_en_o,
   output logic [NUM_Q-1:0]         q_evidx_o,
   output logic [NUM_Q-1:0]         q_flush_o,
   output logic [NUM_Q-1:0]         q_resetting_o,
@@ -92,6 +96,8 @@ module vmsg_eng_ctrl #(
   output logic [NUM_Q-1:0][15:0]   q_acc_o,
   output logic [NUM_Q-1:0][15:0]   q_vis_o,
   output logic [NUM_Q-1:0][15:0]   q_old_o,
+  output logic [NUM_Q-1:0]         q_cpl_ok_o,
+  output logic [NUM_Q-1:0]         q_cpl_drop_o,
   output logic [NUM_Q-1:0]         q_rd_req_o
 );
 
@@ -101,17 +107,60 @@ module vmsg_eng_ctrl #(
   end
 
   // ---------------------------------------------------------------------------------------
+  // request: registered on entry (stage 1), then decoded into registers (stage 2), where it is
+  // executed; the address and data stay in the stage-1 registers (one request at a time)
+  logic        rq_req_q, rq_we_q;
+  logic [12:0] rq_addr_q;
+  logic [31:0] rq_wdata_q, rq_wmask_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      rq_req_q   <= 1'b0;
+      rq_we_q    <= 1'b0;
+      rq_addr_q  <= '0;
+      rq_wdata_q <= '0;
+      rq_wmask_q <= '0;
+    end else begin
+      rq_req_q <= s_reg_req_i;
+      if (s_reg_req_i) begin
+        rq_we_q    <= s_reg_we_i;
+        rq_addr_q  <= s_reg_addr_i;
+        rq_wdata_q <= s_reg_wdata_i;
+        rq_wmask_q <= s_reg_wmask_i;
+      end
+    end
+  end
+
   // request decode
   logic       is_q, aligned, q_ok;
   logic [5:0] rq;
   logic [3:0] ridx;
   logic [9:0] gidx;
-  assign is_q    = s_reg_addr_i[12];
-  assign rq      = s_reg_addr_i[11:6];
-  assign ridx    = s_reg_addr_i[5:2];
-  assign gidx    = s_reg_addr_i[11:2];
-  assign aligned = (s_reg_addr_i[1:0] == 2'd0);
-  assign q_ok    = (32'(rq) < NUM_Q);
+  assign rq      = rq_addr_q[11:6];
+  assign ridx    = rq_addr_q[5:2];
+  assign gidx    = rq_addr_q[11:2];
+
+  logic             x_req_q;    // stage 2: the request, decoded
+  logic             x_isq_q, x_aligned_q, x_qok_q;
+  logic [NUM_Q-1:0] x_qsel_q;   // the queue block addressed (one-hot; none if bad)
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      x_req_q     <= 1'b0;
+      x_isq_q     <= 1'b0;
+      x_aligned_q <= 1'b0;
+      x_qok_q     <= 1'b0;
+      x_qsel_q    <= '0;
+    end else begin
+      x_req_q     <= rq_req_q;
+      x_isq_q     <= rq_addr_q[12];
+      x_aligned_q <= (rq_addr_q[1:0] == 2'd0);
+      x_qok_q     <= (32'(rq) < NUM_Q);
+      x_qsel_q    <= '0;
+      if (rq_addr_q[12] && rq_addr_q[1:0] == 2'd0 && 32'(rq) < NUM_Q) x_qsel_q[QW'(rq)] <= 1'b1;
+    end
+  end
+  assign is_q    = x_isq_q;
+  assign aligned = x_aligned_q;
+  assign q_ok    = x_qok_q;
 
   localparam logic [9:0] G_CAPS = 10'd0, G_ERRQ_LO = 10'd2, G_ERRQ_HI = 10'd3, G_CPL_ID = 10'd4,
                          G_CPL_LEN = 10'd5, G_CPL_PUSH = 10'd6, G_CPL_STATUS = 10'd7,
@@ -120,32 +169,38 @@ module vmsg_eng_ctrl #(
   logic        waiting_q;   // a queue reset is in progress
   logic [QW-1:0] wait_q_q;
   logic        req;
-  assign req = s_reg_req_i && !waiting_q;
+  assign req = x_req_q && !waiting_q;
 
   logic [31:0] cpl_id_q, cpl_len_q, cpl_rej_q, cpl_badq_q;
   logic [31:0] wval_g;
-  assign wval_g = s_reg_wdata_i & s_reg_wmask_i;
+  assign wval_g = rq_wdata_q & rq_wmask_q;
 
   // per-queue register access
-  logic [NUM_Q-1:0]        qsel_wr, q_wr_err, q_err_enter;
+  logic [NUM_Q-1:0]        qsel_wr, q_wr_err;
   logic [NUM_Q-1:0][31:0]  q_rdata;
   logic [NUM_Q-1:0]        q_err, q_idx_want;
   logic [NUM_Q-1:0][15:0]  q_idx_val;
+  logic                    idx_arb_valid, slot_load;
+  logic                    slot_valid_q;  // next used->idx write (queue number)
+  logic [QW-1:0]           slot_q_q;
+  logic                    sd_valid_q;    // ... second stage: the value and address
+  logic [QW-1:0]           sd_q_q;
+  logic [15:0]             sd_val_q;
+  logic [AW-1:0]           sd_addr_q;
+  logic [QW-1:0]           idx_arb_q;
 
   logic q_req_ok;
   assign q_req_ok = req && is_q && aligned && q_ok;
-  always_comb begin
-    qsel_wr = '0;
-    if (q_req_ok && s_reg_we_i) qsel_wr[QW'(rq)] = 1'b1;
-  end
+  assign qsel_wr = (req && rq_we_q) ? x_qsel_q : '0;
 
   // CPL_PUSH check
   logic [5:0] push_q;
   logic       push_req, push_ok;
   assign push_q   = wval_g[5:0];
-  assign push_req = req && !is_q && aligned && s_reg_we_i && (gidx == G_CPL_PUSH);
-  assign push_ok  = (wval_g[7:6] == 2'd0) && (32'(push_q) < NUM_Q) && q_en_o[QW'(push_q)] &&
-                    !q_flush_o[QW'(push_q)] && !fw_full_i;
+  assign push_req = req && !is_q && aligned && rq_we_q && (gidx == G_CPL_PUSH);
+  // (the queue's enable and flush state as the ingress sees it: a cycle late)
+  assign push_ok  = (wval_g[7:6] == 2'd0) && (32'(push_q) < NUM_Q) && !q_cpl_drop_o[QW'(push_q)] &&
+                    !fw_full_i;
   assign fw_push_o  = push_req && push_ok;
   assign fw_queue_o = push_q;
   assign fw_id_o    = cpl_id_q;
@@ -179,10 +234,45 @@ module vmsg_eng_ctrl #(
   end
 
   logic start_wait;
-  assign start_wait = q_req_ok && s_reg_we_i && (ridx == 4'd4) && s_reg_wdata_i[2] && s_reg_wmask_i[2];
+  assign start_wait = q_req_ok && rq_we_q && (ridx == 4'd4) && rq_wdata_q[2] && rq_wmask_q[2];
 
+  // reads: the data of the queue block and of the global registers are registered separately,
+  // then chosen (the ack follows a cycle later)
   logic        rd_ack_q, wr_ack_q, err_q;
   logic [31:0] rdata_q;
+  logic        rd_pend_q, rd_pend2_q, rd_isq_q, rd_err_q;
+  logic        qwr_pend_q;   // a queue register write, answered with the queue's check
+  logic        bad_q_q;      // a stream completion for a queue >= NUM_Q (counted a cycle late)
+  logic [31:0] rd_qdata_q, rd_gdata_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      rd_pend_q  <= 1'b0;
+      rd_pend2_q <= 1'b0;
+      qwr_pend_q <= 1'b0;
+      bad_q_q    <= 1'b0;
+      rd_isq_q   <= 1'b0;
+      rd_err_q   <= 1'b0;
+      rd_qdata_q <= '0;
+      rd_gdata_q <= '0;
+    end else begin
+      rd_pend_q  <= req && !rq_we_q;
+      rd_pend2_q <= rd_pend_q;
+      bad_q_q    <= bad_q_i;
+      qwr_pend_q <= req && rq_we_q && !start_wait && (x_qsel_q != '0);
+      if (req && !rq_we_q) begin
+        rd_isq_q <= is_q;
+        rd_err_q <= !aligned || (is_q ? !q_ok : g_rd_err);
+      end
+      if (rd_pend_q) begin
+        rd_qdata_q <= '0;
+        for (int unsigned q = 0; q < NUM_Q; q++) begin
+          if (x_qsel_q[q]) rd_qdata_q <= q_rdata[q];
+        end
+        rd_gdata_q <= g_rdata;
+      end
+    end
+  end
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       rd_ack_q   <= 1'b0;
@@ -196,24 +286,14 @@ module vmsg_eng_ctrl #(
       cpl_rej_q  <= '0;
       cpl_badq_q <= '0;
     end else begin
-      rd_ack_q <= 1'b0;
-      wr_ack_q <= 1'b0;
-      err_q    <= 1'b0;
+      rd_ack_q <= rd_pend2_q;
+      wr_ack_q <= qwr_pend_q;
+      err_q    <= (rd_pend2_q && rd_err_q) || (qwr_pend_q && |(x_qsel_q & q_wr_err));
       rdata_q  <= '0;
-      if (bad_q_i) cpl_badq_q <= cpl_badq_q + 32'd1;
-      if (req) begin
-        if (!s_reg_we_i) begin
-          rd_ack_q <= 1'b1;
-          if (!aligned) begin
-            err_q <= 1'b1;
-          end else if (is_q) begin
-            if (q_ok) rdata_q <= q_rdata[QW'(rq)];
-            err_q <= !q_ok;
-          end else begin
-            rdata_q <= g_rd_err ? 32'd0 : g_rdata;
-            err_q   <= g_rd_err;
-          end
-        end else if (start_wait) begin
+      if (rd_pend2_q && !rd_err_q) rdata_q <= rd_isq_q ? rd_qdata_q : rd_gdata_q;
+      if (bad_q_q) cpl_badq_q <= cpl_badq_q + 32'd1;
+      if (req && rq_we_q) begin
+        if (start_wait) begin
           waiting_q <= 1'b1;
           wait_q_q  <= QW'(rq);
         end else begin
@@ -221,11 +301,13 @@ module vmsg_eng_ctrl #(
           if (!aligned) begin
             err_q <= 1'b1;
           end else if (is_q) begin
-            err_q <= !q_ok || q_wr_err[QW'(rq)];
+            // a queue checks the write in this cycle and answers in the next
+            wr_ack_q <= !q_ok;
+            err_q    <= !q_ok;
           end else begin
             err_q <= g_wr_err;
-            if (gidx == G_CPL_ID)  cpl_id_q  <= (cpl_id_q & ~s_reg_wmask_i) | wval_g;
-            if (gidx == G_CPL_LEN) cpl_len_q <= (cpl_len_q & ~s_reg_wmask_i) | wval_g;
+            if (gidx == G_CPL_ID)  cpl_id_q  <= (cpl_id_q & ~rq_wmask_q) | wval_g;
+            if (gidx == G_CPL_LEN) cpl_len_q <= (cpl_len_q & ~rq_wmask_q) | wval_g;
             if (push_req && !push_ok) cpl_rej_q <= cpl_rej_q + 32'd1;
           end
         end
@@ -251,34 +333,36 @@ module vmsg_eng_ctrl #(
       .backlog_i     (backlog_i),
       .reg_wr_i      (qsel_wr[q]),
       .reg_idx_i     (ridx),
-      .reg_wdata_i   (s_reg_wdata_i),
-      .reg_wmask_i   (s_reg_wmask_i),
+      .reg_wdata_i   (rq_wdata_q),
+      .reg_wmask_i   (rq_wmask_q),
       .reg_wr_err_o  (q_wr_err[q]),
       .reg_rdata_o   (q_rdata[q]),
       .rst_done_o    (q_rst_done_o[q]),
-      .err_enter_o   (q_err_enter[q]),
       .acc_i         (acc_i[q]),
       .drop_i        (drop_i[q]),
-      .ld_i          (ld_i && ld_q_i == QW'(q)),
+      .cpl_ok_o      (q_cpl_ok_o[q]),
+      .cpl_drop_o    (q_cpl_drop_o[q]),
+      .ld_i          (ld_i[q]),
       .ld_end_i      (ld_end_i),
       .ld_adv_i      (ld_adv_i),
-      .issue_i       (issue_i && issue_q_i == QW'(q)),
-      .idx_take_i    (idx_take_i && idx_q_o == QW'(q)),
-      .b_i           (b_i && b_q_i == QW'(q)),
+      .issue_i       (issue_i[q]),
+      .issue_idx_i   (issue_idx_i),
+      .idx_take_i    (idx_take_i && sd_q_q == QW'(q)),
+      .idx_take_val_i(sd_val_q),
+      .b_i           (b_i[q]),
       .b_idx_i       (b_idx_i),
       .b_ok_i        (b_ok_i),
       .b_val_i       (b_val_i),
       .b_adv_i       (b_adv_i),
       .b_addr_i      (b_addr_i),
       .ar_take_i     (ar_take_i && ar_q_i == QW'(q)),
-      .r_i           (r_i && r_q_i == QW'(q)),
-      .dec_i         (dec_i && r_q_i == QW'(q)),
+      .r_i           (r_i[q]),
+      .dec_i         (dec_i && r_i[q]),
       .dec_new_i     (dec_new_i),
       .dec_notify_i  (dec_notify_i),
-      .rerr_i        (rerr_i && r_q_i == QW'(q)),
+      .rerr_i        (rerr_i && r_i[q]),
       .rerr_addr_i   (rerr_addr_i),
       .merged_i      (merged_i[q]),
-      .en_o          (q_en_o[q]),
       .evidx_o       (q_evidx_o[q]),
       .err_o         (q_err[q]),
       .resetting_o   (q_resetting_o[q]),
@@ -297,26 +381,80 @@ module vmsg_eng_ctrl #(
     );
   end
 
-  // next used->idx write
-  logic          idx_arb_valid;
-  logic [QW-1:0] idx_arb_q;
+  // next used->idx write: the slot is loaded only when empty, so that loading does not wait
+  // for the write path's decision (an idx write every other cycle at most is plenty). While a
+  // queue is in the slot nothing of its request changes but acked, which only grows, and the
+  // flush flag, which drops the entry (from the next cycle on: the queue's reset waits for that).
+  logic          slot_drop, sd_drop, sd_load;
+  assign slot_load = idx_arb_valid && !slot_valid_q && !sd_valid_q;
+  assign sd_load   = slot_valid_q && !sd_valid_q;
+  assign slot_drop = q_flush_o[slot_q_q];
+  assign sd_drop   = q_flush_o[sd_q_q];
   vmsg_eng_rr_arb #(.N(NUM_Q)) u_idx_arb (
     .clk_i, .rst_ni,
     .req_i       (q_idx_want),
-    .take_i      (idx_take_i),
+    .take_i      (slot_load),
     .gnt_valid_o (idx_arb_valid),
     .gnt_idx_o   (idx_arb_q)
   );
-  assign idx_valid_o = idx_arb_valid;
-  assign idx_q_o     = idx_arb_q;
-  assign idx_val_o   = q_idx_val[idx_arb_q];
-  assign idx_addr_o  = q_used_o[idx_arb_q] + AW'(2);
-
-  // error interrupt: one pulse per queue entering the error state (several in a cycle: one pulse)
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) err_irq_o <= 1'b0;
-    else         err_irq_o <= |q_err_enter;
+    if (!rst_ni) begin
+      slot_valid_q <= 1'b0;
+      slot_q_q     <= '0;
+      sd_valid_q   <= 1'b0;
+      sd_q_q       <= '0;
+      sd_val_q     <= '0;
+      sd_addr_q    <= '0;
+    end else begin
+      if (slot_load) begin
+        slot_valid_q <= 1'b1;
+        slot_q_q     <= idx_arb_q;
+      end else if (sd_load || slot_drop) begin
+        slot_valid_q <= 1'b0;
+      end
+      if (sd_load) begin
+        sd_valid_q <= !slot_drop;
+        sd_q_q     <= slot_q_q;
+        sd_val_q   <= q_idx_val[slot_q_q];
+        // used->idx at used + 2; used is 4-byte aligned whenever the queue publishes (checked
+        // when it is enabled, locked while it is busy)
+        sd_addr_q  <= {q_used_o[slot_q_q][AW-1:2], 2'b10};
+      end else if (idx_take_i || sd_drop) begin
+        sd_valid_q <= 1'b0;
+      end
+    end
   end
+  assign idx_valid_o = sd_valid_q;
+  assign idx_q_o     = sd_q_q;
+  assign idx_val_o   = sd_val_q;
+  assign idx_addr_o  = sd_addr_q;
+
+  // error interrupt: one pulse per queue entering the error state (several in a cycle: one
+  // pulse), taken from the registered error flags so that it does not follow the error logic
+  logic [NUM_Q-1:0] q_err_seen_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      q_err_seen_q <= '0;
+      err_irq_o    <= 1'b0;
+    end else begin
+      q_err_seen_q <= q_err;
+      err_irq_o    <= |(q_err & ~q_err_seen_q);
+    end
+  end
+
+`ifndef SYNTHESIS
+  // assertions start one cycle after reset
+  logic sva_en_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) sva_en_q <= 1'b0;
+    else         sva_en_q <= 1'b1;
+  end
+  a_req_idle: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    s_reg_req_i |-> !rq_req_q && !x_req_q && !waiting_q)
+    else $error("vmsg_eng_ctrl: register request before the previous one was answered");
+  a_idx_take: assert property (@(posedge clk_i) disable iff (!sva_en_q) idx_take_i |-> idx_valid_o)
+    else $error("vmsg_eng_ctrl: used->idx write taken from an empty slot");
+`endif
 
 endmodule
 

@@ -2,6 +2,8 @@
 // entries can be removed in one cycle. The storage is an array without reset and with an
 // asynchronous read, so that it maps to distributed RAM. A push into a full FIFO and a pop of
 // more entries than it holds are illegal (asserted); the users check full_o / count_o.
+// With NRD = 1, full_o and empty_o are registers (the push and pop only enter the last gate
+// before them), so that users can decide on them without the count compare.
 
 `default_nettype none
 
@@ -33,7 +35,8 @@ module vmsg_eng_fifo #(
     $fatal(1, "vmsg_eng_fifo: NRD must be 1..DEPTH");
   end
 
-  logic [WIDTH-1:0] mem_q [DEPTH];
+  // LUT RAM: a block RAM's clock-to-output time would start the paths behind a registered head
+  (* ram_style = "distributed" *) logic [WIDTH-1:0] mem_q [DEPTH];
   logic [PW-1:0]    wptr_q, rptr_q;
   logic [CW-1:0]    count_q;
 
@@ -60,8 +63,23 @@ module vmsg_eng_fifo #(
   end
 
   assign count_o = count_q;
-  assign full_o  = (count_q == CW'(DEPTH));
-  assign empty_o = (count_q == '0);
+  if (NRD == 1) begin : g_flags
+    logic full_q, empty_q;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        full_q  <= 1'b0;
+        empty_q <= 1'b1;
+      end else begin
+        full_q  <= !pop_i[0] && ((count_q == CW'(DEPTH)) || (push_i && count_q == CW'(DEPTH - 1)));
+        empty_q <= !push_i && ((count_q == '0) || (pop_i[0] && count_q == CW'(1)));
+      end
+    end
+    assign full_o  = full_q;
+    assign empty_o = empty_q;
+  end else begin : g_flags_comb
+    assign full_o  = (count_q == CW'(DEPTH));
+    assign empty_o = (count_q == '0);
+  end
 
 `ifndef SYNTHESIS
   // assertions start one cycle after reset
@@ -74,6 +92,9 @@ module vmsg_eng_fifo #(
     else $error("vmsg_eng_fifo: push into a full FIFO");
   a_no_underflow: assert property (@(posedge clk_i) disable iff (!sva_en_q) CW'(pop_i) <= count_q)
     else $error("vmsg_eng_fifo: pop of more entries than held");
+  a_flags: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    full_o == (count_q == CW'(DEPTH)) && empty_o == (count_q == '0))
+    else $error("vmsg_eng_fifo: full/empty flags out of step with the count");
 `endif
 
 endmodule

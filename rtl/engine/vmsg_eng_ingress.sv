@@ -1,17 +1,25 @@
 // Completion ingress: the stream port (through a 2-entry input buffer, so that s_cpl_ready_o
 // comes from a register), the firmware completion FIFO (filled by CPL_PUSH), round-robin choice
-// between the two, the queue checks, ring index assignment and the element FIFO push.
+// between the two, the queue checks, ring index assignment, the element FIFO push (id, len) and
+// the push of the element's queue and ring index to the piece stage (vmsg_eng_piece), which
+// computes its address.
 //
 // A completion for a queue that is disabled, in error or being reset, or (stream only) whose
 // queue number is >= NUM_Q, is dropped and counted. A completion for an enabled queue that
 // already has ring-size completions accepted and not yet published waits (the device cannot have
 // more buffers outstanding than the ring holds); the other source may pass it meanwhile.
+//
+// Timing: each source has a head register in front of the decision, holding the completion with
+// its queue number decoded (one-hot) and checked against NUM_Q; the decision combines it with
+// per-queue flags that are registers (q_cpl_ok_i, q_cpl_drop_i) and with a registered flag
+// saying both FIFOs downstream have room. An accepted element is written into the FIFOs in the
+// next cycle (from registers); the room flag counts that write and the one being decided, and
+// ignores pops (at most one entry of room is seen a cycle late).
 
 `default_nettype none
 
 module vmsg_eng_ingress #(
   parameter int unsigned NUM_Q          = 4,   // queues, 1..64
-  parameter int unsigned AW             = 32,  // AXI address width
   parameter int unsigned CPL_FIFO_DEPTH = 8,   // firmware completion FIFO entries, power of two
   localparam int unsigned QW  = (NUM_Q > 1) ? $clog2(NUM_Q) : 1,  // queue number width
   localparam int unsigned FCW = $clog2(CPL_FIFO_DEPTH + 1)
@@ -32,12 +40,9 @@ module vmsg_eng_ingress #(
   output logic                       fw_full_o,
   output logic [FCW-1:0]             fw_count_o,
   // queue state
-  input  wire  [NUM_Q-1:0]           q_en_i,
-  input  wire  [NUM_Q-1:0]           q_flush_i,
-  input  wire  [NUM_Q-1:0][AW-1:0]   q_used_i,
-  input  wire  [NUM_Q-1:0][4:0]      q_size_log2_i,
+  input  wire  [NUM_Q-1:0]           q_cpl_ok_i,    // a completion would be accepted
+  input  wire  [NUM_Q-1:0]           q_cpl_drop_i,  // a completion would be dropped
   input  wire  [NUM_Q-1:0][15:0]     q_acc_i,
-  input  wire  [NUM_Q-1:0][15:0]     q_vis_i,
   // per-queue strobes
   output logic [NUM_Q-1:0]           acc_o,      // completion accepted
   output logic [NUM_Q-1:0]           drop_o,     // completion dropped (queue not accepting)
@@ -45,13 +50,12 @@ module vmsg_eng_ingress #(
   // element data (id, len) into the element FIFO
   output logic                       elem_push_o,
   output logic [63:0]                elem_data_o,
-  input  wire                        elem_full_i,
-  // accepted element (metadata) to the burst builder
-  output logic                       e_valid_o,
+  input  wire  [2:0]                 elem_room_i,    // element FIFO: [k] = at least k+1 entries free
+  // accepted element (queue, ring index) to the piece stage
+  output logic                       e_push_o,
   output logic [QW-1:0]              e_q_o,
   output logic [15:0]                e_idx_o,    // ring index (u16) of the element
-  output logic [AW-1:0]              e_addr_o,   // byte address of the element
-  input  wire                        e_ready_i
+  input  wire  [2:0]                 e_room_i        // piece FIFO: [k] = at least k+1 entries free
 );
 
   // elaboration-time parameter checks
@@ -64,12 +68,12 @@ module vmsg_eng_ingress #(
   // stream input buffer
   logic [0:0][CW-1:0] sb_data;
   logic [1:0]         sb_count;
-  logic               sb_full, sb_empty, s_pop;
+  logic               sb_full, sb_empty, sb_pop;
   vmsg_eng_fifo #(.WIDTH(CW), .DEPTH(2), .NRD(1)) u_sbuf (
     .clk_i, .rst_ni,
     .push_i  (s_cpl_valid_i && !sb_full),
     .wdata_i ({6'(s_cpl_queue_i), s_cpl_len_i, s_cpl_id_i}),
-    .pop_i   (s_pop),
+    .pop_i   (sb_pop),
     .rdata_o (sb_data),
     .count_o (sb_count),
     .full_o  (sb_full),
@@ -79,121 +83,141 @@ module vmsg_eng_ingress #(
 
   // firmware FIFO
   logic [0:0][CW-1:0] fb_data;
-  logic               fb_empty, f_pop;
+  logic               fb_empty, fb_pop;
   vmsg_eng_fifo #(.WIDTH(CW), .DEPTH(CPL_FIFO_DEPTH), .NRD(1)) u_fbuf (
     .clk_i, .rst_ni,
     .push_i  (fw_push_i),
     .wdata_i ({fw_queue_i, fw_len_i, fw_id_i}),
-    .pop_i   (f_pop),
+    .pop_i   (fb_pop),
     .rdata_o (fb_data),
     .count_o (fw_count_o),
     .full_o  (fw_full_o),
     .empty_o (fb_empty)
   );
 
-  // what each head would do this cycle
-  logic e_free;
-  assign e_free = !e_valid_o || e_ready_i;
+  // ---------------------------------------------------------------------------------------
+  // head registers: [0] stream, [1] firmware
+  logic [1:0]                  h_valid_q, h_bad_q, h_load, h_pop, src_empty;
+  logic [1:0][QW-1:0]          h_q_q;
+  logic [1:0][NUM_Q-1:0]       h_oh_q;
+  logic [1:0][63:0]            h_data_q;
+  logic [1:0][CW-1:0]          src_data;
+  assign src_empty = {fb_empty, sb_empty};
+  assign src_data  = {fb_data[0], sb_data[0]};
+  assign sb_pop    = h_load[0];
+  assign fb_pop    = h_load[1];
 
-  typedef enum logic [1:0] {ACT_WAIT, ACT_DROP, ACT_BAD, ACT_ACCEPT} act_e;
-
-  function automatic act_e head_action(logic valid, logic [5:0] q, logic free,
-                                       logic [NUM_Q-1:0] en, logic [NUM_Q-1:0] flush,
-                                       logic [NUM_Q-1:0][4:0] size_log2,
-                                       logic [NUM_Q-1:0][15:0] acc,
-                                       logic [NUM_Q-1:0][15:0] vis, logic elem_full);
-    act_e a;
-    logic [15:0] inflight;  // completions accepted and not yet visible (u16 difference)
-    a = ACT_WAIT;
-    if (valid) begin
-      if (32'(q) >= NUM_Q) begin
-        a = ACT_BAD;
-      end else if (!en[QW'(q)] || flush[QW'(q)]) begin
-        a = ACT_DROP;
-      end else begin
-        inflight = acc[QW'(q)] - vis[QW'(q)];
-        if (free && !elem_full && 17'(inflight) < (17'd1 << size_log2[QW'(q)])) a = ACT_ACCEPT;
+  for (genvar k = 0; k < 2; k++) begin : g_head
+    logic [5:0] sq;
+    assign sq        = src_data[k][CW-1 -: 6];
+    assign h_load[k] = !src_empty[k] && (!h_valid_q[k] || h_pop[k]);
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        h_valid_q[k] <= 1'b0;
+        h_bad_q[k]   <= 1'b0;
+        h_q_q[k]     <= '0;
+        h_oh_q[k]    <= '0;
+        h_data_q[k]  <= '0;
+      end else if (h_load[k]) begin
+        h_valid_q[k] <= 1'b1;
+        h_bad_q[k]   <= (32'(sq) >= NUM_Q);
+        h_q_q[k]     <= QW'(sq);
+        h_oh_q[k]    <= (32'(sq) >= NUM_Q) ? '0 : NUM_Q'(1) << sq;
+        h_data_q[k]  <= src_data[k][63:0];
+      end else if (h_pop[k]) begin
+        h_valid_q[k] <= 1'b0;
       end
     end
-    return a;
-  endfunction
+  end
 
-  act_e s_act, f_act;
-  assign s_act = head_action(!sb_empty, sb_data[0][CW-1 -: 6], e_free, q_en_i, q_flush_i,
-                             q_size_log2_i, q_acc_i, q_vis_i, elem_full_i);
-  assign f_act = head_action(!fb_empty, fb_data[0][CW-1 -: 6], e_free, q_en_i, q_flush_i,
-                             q_size_log2_i, q_acc_i, q_vis_i, elem_full_i);
+  // ---------------------------------------------------------------------------------------
+  // what each head would do this cycle: move (accept, drop, or bad queue) or wait
+  logic free_q;   // both FIFOs can take an element accepted this cycle
+
+  // room for the writes still to come: n = pending + now (0..2) more entries, plus one
+  function automatic logic room(logic [2:0] free_at_least, logic pending, logic now);
+    logic [1:0] n;
+    n = 2'(pending) + 2'(now);
+    return free_at_least[n];
+  endfunction
+  logic [1:0] h_drop, h_acc, h_can;
+  for (genvar k = 0; k < 2; k++) begin : g_act
+    // (a head with a bad queue number has no bit set in h_oh_q)
+    assign h_drop[k] = h_valid_q[k] && |(h_oh_q[k] & q_cpl_drop_i);
+    assign h_acc[k]  = h_valid_q[k] && free_q && |(h_oh_q[k] & q_cpl_ok_i);
+    assign h_can[k]  = (h_valid_q[k] && h_bad_q[k]) || h_drop[k] || h_acc[k];
+  end
 
   // round robin between the two heads among those that can move
   logic last_fw_q;  // the firmware head moved last
-  logic pick_fw, go;
-  always_comb begin
-    if (s_act != ACT_WAIT && f_act != ACT_WAIT) pick_fw = !last_fw_q;
-    else pick_fw = (f_act != ACT_WAIT);
-  end
-  act_e act;
-  logic [CW-1:0] head;
-  assign act  = pick_fw ? f_act : s_act;
-  assign head = pick_fw ? fb_data[0] : sb_data[0];
-  assign go   = (act != ACT_WAIT);
-  assign s_pop = go && !pick_fw;
-  assign f_pop = go && pick_fw;
+  logic pick_fw;
+  assign h_pop[0] = h_can[0] && (!h_can[1] || last_fw_q);
+  assign h_pop[1] = h_can[1] && (!h_can[0] || !last_fw_q);
+  assign pick_fw  = h_pop[1];
 
-  logic [5:0]  h_q;
-  logic [QW-1:0] h_qi;
-  assign h_q  = head[CW-1 -: 6];
-  assign h_qi = QW'(h_q);
+  logic accept;
+  assign accept  = (h_pop[0] && h_acc[0]) || (h_pop[1] && h_acc[1]);
+  assign acc_o   = (h_pop[0] && h_acc[0]) ? h_oh_q[0] : (h_pop[1] && h_acc[1]) ? h_oh_q[1] : '0;
+  assign drop_o  = (h_pop[0] && h_drop[0]) ? h_oh_q[0] : (h_pop[1] && h_drop[1]) ? h_oh_q[1] : '0;
+  assign bad_q_o = h_pop[0] && h_bad_q[0];
 
-  // element address: used + 4 + 8 * (acc % size)
-  logic [15:0] slot;
-  logic [AW-1:0] addr;
-  always_comb begin
-    logic [15:0] mask;
-    mask = 16'((17'd1 << q_size_log2_i[h_qi]) - 17'd1);
-    slot = q_acc_i[h_qi] & mask;
-    addr = q_used_i[h_qi] + AW'(4) + AW'({slot, 3'b000});
-  end
-
-  always_comb begin
-    acc_o  = '0;
-    drop_o = '0;
-    if (act == ACT_ACCEPT) acc_o[h_qi] = 1'b1;
-    if (act == ACT_DROP) drop_o[h_qi] = 1'b1;
-  end
-  assign bad_q_o     = (act == ACT_BAD);
-  assign elem_push_o = (act == ACT_ACCEPT);
-  assign elem_data_o = head[63:0];
-
-  logic          e_valid_q;
-  logic [QW-1:0] e_q_q;
-  logic [15:0]   e_idx_q;
-  logic [AW-1:0] e_addr_q;
+  // ring index: the queue's acc, looked up for both heads before the choice
+  logic [15:0] s_idx, f_idx;
+  assign s_idx    = q_acc_i[h_q_q[0]];
+  assign f_idx    = q_acc_i[h_q_q[1]];
+  // the accepted element, written into both FIFOs in the next cycle
+  logic          wr_v_q;
+  logic [63:0]   wr_data_q;
+  logic [QW-1:0] wr_q_q;
+  logic [15:0]   wr_idx_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      e_valid_q <= 1'b0;
-      e_q_q     <= '0;
-      e_idx_q   <= '0;
-      e_addr_q  <= '0;
-      last_fw_q <= 1'b0;
+      wr_v_q    <= 1'b0;
+      wr_data_q <= '0;
+      wr_q_q    <= '0;
+      wr_idx_q  <= '0;
     end else begin
-      if (go) last_fw_q <= pick_fw;
-      if (act == ACT_ACCEPT) begin
-        e_valid_q <= 1'b1;
-        e_q_q     <= h_qi;
-        e_idx_q   <= q_acc_i[h_qi];
-        e_addr_q  <= addr;
-      end else if (e_ready_i) begin
-        e_valid_q <= 1'b0;
-      end
+      wr_v_q    <= accept;
+      wr_data_q <= pick_fw ? h_data_q[1] : h_data_q[0];
+      wr_q_q    <= pick_fw ? h_q_q[1] : h_q_q[0];
+      wr_idx_q  <= pick_fw ? f_idx : s_idx;
     end
   end
-  assign e_valid_o = e_valid_q;
-  assign e_q_o     = e_q_q;
-  assign e_idx_o   = e_idx_q;
-  assign e_addr_o  = e_addr_q;
+  assign elem_push_o = wr_v_q;
+  assign elem_data_o = wr_data_q;
+  assign e_push_o    = wr_v_q;
+  assign e_q_o       = wr_q_q;
+  assign e_idx_o     = wr_idx_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      last_fw_q <= 1'b0;
+      free_q    <= 1'b0;
+    end else begin
+      if (h_pop[0] || h_pop[1]) last_fw_q <= pick_fw;
+      // entries needed after this cycle: the write of this cycle (wr_v_q) and the accept now
+      free_q <= room(elem_room_i, wr_v_q, accept) && room(e_room_i, wr_v_q, accept);
+    end
+  end
 
   logic unused_ingress;
-  assign unused_ingress = ^{sb_count, h_q};
+  assign unused_ingress = ^{sb_count};
+
+`ifndef SYNTHESIS
+  // assertions start one cycle after reset
+  logic sva_en_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) sva_en_q <= 1'b0;
+    else         sva_en_q <= 1'b1;
+  end
+  a_fw_queue: assert property (@(posedge clk_i) disable iff (!sva_en_q) h_valid_q[1] |-> !h_bad_q[1])
+    else $error("vmsg_eng_ingress: firmware completion for a queue >= NUM_Q");
+  a_free: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    wr_v_q |-> elem_room_i[0] && e_room_i[0])
+    else $error("vmsg_eng_ingress: element written into a full FIFO");
+  a_ok_drop: assert property (@(posedge clk_i) disable iff (!sva_en_q) (q_cpl_ok_i & q_cpl_drop_i) == '0)
+    else $error("vmsg_eng_ingress: a queue both accepts and drops");
+`endif
 
 endmodule
 

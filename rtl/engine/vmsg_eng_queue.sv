@@ -13,6 +13,11 @@
 // (IDX_BATCH is capped to half the ring), or no accepted element is still unacknowledged while
 // the engine has no backlog of elements waiting for the write channel, or the oldest waiting
 // element has waited IDX_HOLD cycles.
+//
+// Timing: every output that other blocks decide on comes from registers or one gate after them
+// (the idx request and the room flag are computed a cycle ahead), and the events from the write
+// and read paths that only move counters are registered on entry. A registered event that has
+// not been applied yet keeps the queue busy and undrained.
 
 `default_nettype none
 
@@ -25,24 +30,29 @@ module vmsg_eng_queue #(
   input  wire           clk_i,
   input  wire           rst_ni,
   input  wire           backlog_i,     // elements are waiting for the write channel
-  // register access, already decoded to this queue (request cycle)
-  input  wire           reg_wr_i,      // execute the write now
+  // register access, already decoded to this queue. A write is checked in the cycle of reg_wr_i
+  // and executed in the next one, when reg_wr_err_o tells whether it was refused; reg_rdata_o is
+  // the value register reg_idx_i (held for three cycles) had two cycles ago.
+  input  wire           reg_wr_i,      // a write request
   input  wire  [3:0]    reg_idx_i,     // register index in the queue block (offset / 4)
   input  wire  [31:0]   reg_wdata_i,
   input  wire  [31:0]   reg_wmask_i,
-  output logic          reg_wr_err_o,  // the write described by reg_idx/wdata/wmask is refused
-  output logic [31:0]   reg_rdata_o,   // value of register reg_idx_i
+  output logic          reg_wr_err_o,  // the write of the previous cycle was refused
+  output logic [31:0]   reg_rdata_o,
   output logic          rst_done_o,    // pulse: a queue reset finished (state cleared)
-  output logic          err_enter_o,   // pulse: the queue entered the error state
   // completions (ingress)
   input  wire           acc_i,         // a completion was accepted (gets index acc)
   input  wire           drop_i,        // a completion was dropped (queue disabled or in error)
+  output logic          cpl_ok_o,      // a completion now would be accepted (enabled, room)
+  output logic          cpl_drop_o,    // a completion now would be dropped (disabled or flushed)
   // write path
-  input  wire           ld_i,          // an element burst of this queue was taken
+  input  wire           ld_i,          // an element burst of this queue was taken (a cycle ago)
   input  wire  [15:0]   ld_end_i,      // its end index (valid with ld_adv_i)
   input  wire           ld_adv_i,      // it ends on an element boundary
-  input  wire           issue_i,       // a write transaction (element or idx) was issued
-  input  wire           idx_take_i,    // the used->idx write requested by idx_want_o was issued
+  input  wire           issue_i,       // a write transaction (element or idx) was issued (a cycle ago)
+  input  wire           issue_idx_i,   // ... and it was the used->idx write
+  input  wire           idx_take_i,    // the used->idx write of idx_want_o is issued now ...
+  input  wire  [15:0]   idx_take_val_i,// ... with this value (idx_val_o of a few cycles ago)
   input  wire           b_i,           // a B response of this queue
   input  wire           b_idx_i,       // ... of a used->idx write (else of an element burst)
   input  wire           b_ok_i,        // ... OKAY
@@ -51,7 +61,7 @@ module vmsg_eng_queue #(
   input  wire  [AW-1:0] b_addr_i,      // address of the transaction
   // read path
   input  wire           ar_take_i,     // the decision read was issued
-  input  wire           r_i,           // a read response of this queue was consumed
+  input  wire           r_i,           // a read response of this queue was done with
   input  wire           dec_i,         // notification decision made
   input  wire  [15:0]   dec_new_i,     // ... for this used->idx value
   input  wire           dec_notify_i,  // ... notify
@@ -60,7 +70,6 @@ module vmsg_eng_queue #(
   // events
   input  wire           merged_i,      // a notification merged into the pending bit
   // state
-  output logic          en_o,
   output logic          evidx_o,
   output logic          err_o,
   output logic          resetting_o,
@@ -111,6 +120,16 @@ module vmsg_eng_queue #(
   logic [1:0]    err_kind_q;
   logic [7:0]    hold_q;
   logic [OW-1:0] wr_out_q, rd_out_q;
+  logic          want_q;                  // idx request, computed a cycle ahead
+  logic          flush_q, busy_q;         // copies of flush_o and busy (a cycle late)
+  logic          cpl_ok_q, drop_q;        // a completion would be accepted / dropped
+  logic          err_cap_q;               // the error kind and address to take next cycle
+  logic [1:0]    err_kind_cap_q;
+  logic [AW-1:0] err_addr_cap_q;
+  logic [15:0]   szmask_q;                // ring size - 1
+  // registered events (applied one cycle later)
+  logic          ld_ev_q, ld_adv_q, iss_ev_q, iss_idx_q, ar_ev_q;
+  logic [15:0]   ld_end_q;
   // counters
   logic [31:0]   cnt_cpl_q, cnt_idxwr_q, cnt_notify_q, cnt_suppr_q, cnt_err_q, cnt_drop_q, cnt_merged_q;
 
@@ -137,18 +156,27 @@ module vmsg_eng_queue #(
     return (64'(v) >> (AW - 32)) != 64'd0;
   endfunction
 
+  // transactions issued whose response has not been handled (an issue event waiting to be
+  // applied counts)
+  logic outstanding;
+  assign outstanding = (wr_out_q != '0) || (rd_out_q != '0) || iss_ev_q || ar_ev_q;
+
+  // Busy is registered: it only rises while the queue is enabled (accepting), which locks the
+  // configuration by itself, so a value one cycle late never lets a locked write through.
   logic busy;
-  assign busy = (acc_q != vis_q) || (wr_out_q != '0) || (rd_out_q != '0) || rd_req_q;
+  assign busy = (acc_q != vis_q) || outstanding || rd_req_q;
 
   logic cfg_locked;  // addresses, size and EVENT_IDX may not change
-  assign cfg_locked = en_q || busy;
+  assign cfg_locked = en_q || busy_q;
 
+  // CTRL fields as written (merged with the current ones under the mask), without the generic
+  // read-back mux: the check below depends on them
   logic       w_reset, w_enable, w_evidx;
   logic [4:0] w_size;
   assign w_reset  = reg_wdata_i[2] && reg_wmask_i[2];
-  assign w_enable = wval[0];
-  assign w_evidx  = wval[1];
-  assign w_size   = wval[12:8];
+  assign w_enable = reg_wmask_i[0] ? reg_wdata_i[0] : en_q;
+  assign w_evidx  = reg_wmask_i[1] ? reg_wdata_i[1] : evidx_q;
+  assign w_size   = (size_log2_q & ~reg_wmask_i[12:8]) | (reg_wdata_i[12:8] & reg_wmask_i[12:8]);
 
   // configuration the queue would have after an enabling CTRL write
   logic new_cfg_bad;
@@ -159,48 +187,106 @@ module vmsg_eng_queue #(
   assign ctrl_enabling   = w_enable && !en_q;
   assign ctrl_cfg_change = (w_evidx != evidx_q) || (w_size != size_log2_q);
 
+  logic wr_err;
   always_comb begin
-    reg_wr_err_o = 1'b0;
+    wr_err = 1'b0;
     unique case (reg_idx_i)
-      R_USED_LO, R_USED_HI, R_AVAIL_LO, R_AVAIL_HI: reg_wr_err_o = cfg_locked;
+      R_USED_LO, R_USED_HI, R_AVAIL_LO, R_AVAIL_HI: wr_err = cfg_locked;
       R_CTRL: begin
         if (!w_reset) begin
-          if (cfg_locked && ctrl_cfg_change) reg_wr_err_o = 1'b1;
-          else if (ctrl_enabling && (err_q || new_cfg_bad)) reg_wr_err_o = 1'b1;
+          if (cfg_locked && ctrl_cfg_change) wr_err = 1'b1;
+          else if (ctrl_enabling && (err_q || new_cfg_bad)) wr_err = 1'b1;
         end
       end
-      R_DEV:   reg_wr_err_o = 1'b0;
-      default: reg_wr_err_o = 1'b1;  // read-only registers
+      R_DEV:   wr_err = 1'b0;
+      default: wr_err = 1'b1;  // read-only registers
     endcase
   end
 
-  logic wr_ok, wr_ctrl, wr_enable_bad;
-  assign wr_ok   = reg_wr_i && !reg_wr_err_o;
+  // The decision is registered and the write executed in the next cycle: only software changes
+  // what the write depends on, except err_q, and an error entered in between is the same as an
+  // error right after the write.
+  logic wr_ctrl;
   assign wr_ctrl = reg_wr_i && (reg_idx_i == R_CTRL) && !w_reset;
-  // an enabling write with a bad configuration puts the queue into the error state (kind 3)
-  assign wr_enable_bad = wr_ctrl && ctrl_enabling && !err_q && new_cfg_bad &&
-                         !(cfg_locked && ctrl_cfg_change);
-  logic start_reset;
-  assign start_reset = reg_wr_i && (reg_idx_i == R_CTRL) && w_reset && !resetting_q;
+
+  logic        wx_ok_q, wx_wreset_q, wr_enable_bad, start_reset;
+  logic [3:0]  wx_idx_q;
+  logic [31:0] wx_val_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      wx_ok_q       <= 1'b0;
+      wx_wreset_q   <= 1'b0;
+      wx_idx_q      <= '0;
+      wx_val_q      <= '0;
+      reg_wr_err_o  <= 1'b0;
+      wr_enable_bad <= 1'b0;
+      start_reset   <= 1'b0;
+    end else begin
+      wx_ok_q      <= reg_wr_i && !wr_err;
+      wx_wreset_q  <= w_reset;
+      wx_idx_q     <= reg_idx_i;
+      wx_val_q     <= wval;
+      reg_wr_err_o <= wr_err;
+      // an enabling write with a bad configuration puts the queue into the error state (kind 3)
+      wr_enable_bad <= wr_ctrl && ctrl_enabling && !err_q && new_cfg_bad &&
+                       !(cfg_locked && ctrl_cfg_change);
+      start_reset   <= reg_wr_i && (reg_idx_i == R_CTRL) && w_reset && !resetting_q;
+    end
+  end
 
   // ---------------------------------------------------------------------------------------
   // publication rule
-  logic [15:0] unpub, thr;
+  // (the threshold follows the ring size a cycle late; the size does not change while the
+  // queue has anything to publish)
+  // thr = min(size / 2, IDX_BATCH), at least 1; 2^j < IDX_BATCH exactly when j < clog2(IDX_BATCH)
+  localparam int unsigned BATCH_LOG2 = $clog2(IDX_BATCH);
+  logic [15:0] unpub, thr_q;
   assign unpub = acked_q - pub_q;
-  always_comb begin
-    logic [15:0] half;
-    half = (size_log2_q == 5'd0) ? 16'd1 : 16'(17'd1 << (size_log2_q - 5'd1));
-    thr  = (half < 16'(IDX_BATCH)) ? half : 16'(IDX_BATCH);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      thr_q <= 16'd1;
+    end else if (size_log2_q == 5'd0) begin
+      thr_q <= 16'd1;
+    end else if (32'(size_log2_q) - 1 < BATCH_LOG2) begin
+      thr_q <= 16'd1 << (size_log2_q - 5'd1);
+    end else begin
+      thr_q <= 16'(IDX_BATCH);
+    end
   end
-  assign idx_want_o = !flush_o && !idx_busy_q && !rd_req_q && (unpub != 16'd0) &&
-                      ((unpub >= thr) || (acked_q == acc_q && !backlog_i) || (hold_q >= 8'(IDX_HOLD)));
+  // The request is registered: the state it is computed from only moves towards it (acked grows,
+  // pub and the gating bits change only through this queue's own idx write), and the gates
+  // below are applied again on the current state.
+  logic want_d;
+  assign want_d = !flush_o && (unpub != 16'd0) &&
+                  ((unpub >= thr_q) || (acked_q == acc_q && !backlog_i) || (hold_q >= 8'(IDX_HOLD)));
+  // (a request that meets a flush that has just begun is dropped by the idx slot)
+  assign idx_want_o = want_q && !idx_busy_q && !rd_req_q;
   assign idx_val_o  = acked_q;
 
-  // drained: nothing of this queue left anywhere in the engine
-  logic drained;
-  assign drained = (ld_q == acc_q) && (wr_out_q == '0) && (rd_out_q == '0);
+  // Room in the ring: at most size completions accepted and not yet visible. The flag is a
+  // register: computed from this cycle's acc and vis and whether a completion is accepted now
+  // (vis only grows, so it never admits more than size). The ring size is a power of two:
+  // inflight < size when no bit at or above log2(size) is set.
+  logic [15:0] inflight;
+  logic        room1, room2;   // room for one / two more
+  assign inflight = acc_q - vis_q;
+  assign room1    = (inflight & ~szmask_q) == '0;
+  assign room2    = room1 && ((inflight & szmask_q) != szmask_q);
+  // Whether completions are taken at all follows ENABLE and the flush flag a cycle late: a
+  // completion that arrives in that cycle is accepted and then treated like the ones accepted
+  // just before (drained, and counted as dropped if the queue is reset).
+  assign cpl_ok_o   = cpl_ok_q;
+  assign cpl_drop_o = drop_q;
+
+  // drained: nothing of this queue left anywhere in the engine. The reset finishes a cycle after
+  // the queue was seen drained, resetting for the second cycle at least, with no transaction
+  // issued in the cycle before: the issue events arrive a cycle late, and the idx and read slots
+  // drop a flushed queue's entry only from the cycle after the flush, so from the second cycle of
+  // a reset on nothing is issued that the drained state would not show.
+  logic drained, drained_q, rst_old_q;
+  assign drained = (ld_q == acc_q) && !ld_ev_q && !outstanding;
   logic finish_reset;
-  assign finish_reset = resetting_q && drained;
+  assign finish_reset = resetting_q && drained_q;
   assign rst_done_o = finish_reset;
 
   // errors of this cycle (first one wins the kind and address)
@@ -221,7 +307,6 @@ module vmsg_eng_queue #(
       err_addr_new = '0;
     end
   end
-  assign err_enter_o = any_err && !err_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -235,39 +320,39 @@ module vmsg_eng_queue #(
       dev_id_q       <= '0;
       vq_q           <= '0;
     end else begin
-      if (wr_ok) begin
-        unique case (reg_idx_i)
+      if (wx_ok_q) begin
+        unique case (wx_idx_q)
           R_USED_LO: begin
-            used_q[LOW-1:0] <= wval[LOW-1:0];
+            used_q[LOW-1:0] <= wx_val_q[LOW-1:0];
           end
           R_USED_HI: begin
-            if (HIW > 0) used_q <= set_hi(used_q[LOW-1:0], wval);
-            used_bad_hi_q <= hi_bad(wval);
+            if (HIW > 0) used_q <= set_hi(used_q[LOW-1:0], wx_val_q);
+            used_bad_hi_q <= hi_bad(wx_val_q);
           end
           R_AVAIL_LO: begin
-            avail_q[LOW-1:0] <= wval[LOW-1:0];
+            avail_q[LOW-1:0] <= wx_val_q[LOW-1:0];
           end
           R_AVAIL_HI: begin
-            if (HIW > 0) avail_q <= set_hi(avail_q[LOW-1:0], wval);
-            avail_bad_hi_q <= hi_bad(wval);
+            if (HIW > 0) avail_q <= set_hi(avail_q[LOW-1:0], wx_val_q);
+            avail_bad_hi_q <= hi_bad(wx_val_q);
           end
           R_CTRL: begin
-            if (!w_reset) begin
-              en_q        <= w_enable;
-              evidx_q     <= w_evidx;
-              size_log2_q <= w_size;
+            if (!wx_wreset_q) begin
+              en_q        <= wx_val_q[0];
+              evidx_q     <= wx_val_q[1];
+              size_log2_q <= wx_val_q[12:8];
             end
           end
           R_DEV: begin
-            dev_id_q <= wval[15:0];
-            vq_q     <= wval[31:16];
+            dev_id_q <= wx_val_q[15:0];
+            vq_q     <= wx_val_q[31:16];
           end
           default: ;
         endcase
       end else if (wr_enable_bad) begin
         // the configuration fields are taken, ENABLE stays 0
-        evidx_q     <= w_evidx;
-        size_log2_q <= w_size;
+        evidx_q     <= wx_val_q[1];
+        size_log2_q <= wx_val_q[12:8];
       end
       if (start_reset) en_q <= 1'b0;
     end
@@ -296,15 +381,47 @@ module vmsg_eng_queue #(
       hold_q      <= '0;
       wr_out_q    <= '0;
       rd_out_q    <= '0;
+      want_q      <= 1'b0;
+      cpl_ok_q    <= 1'b0;
+      drop_q      <= 1'b1;
+      szmask_q    <= '0;
+      drained_q   <= 1'b0;
+      rst_old_q   <= 1'b0;
+      err_cap_q      <= 1'b0;
+      err_kind_cap_q <= '0;
+      err_addr_cap_q <= '0;
+      flush_q     <= 1'b0;
+      busy_q      <= 1'b0;
+      ld_ev_q     <= 1'b0;
+      ld_adv_q    <= 1'b0;
+      ld_end_q    <= '0;
+      iss_ev_q    <= 1'b0;
+      iss_idx_q   <= 1'b0;
+      ar_ev_q     <= 1'b0;
     end else begin
+      want_q    <= want_d;
+      cpl_ok_q  <= en_q && !flush_q && (acc_i ? room2 : room1);
+      drop_q    <= !en_q || flush_q;
+      szmask_q  <= ~(16'hFFFF << size_log2_q);
+      rst_old_q <= resetting_q && !finish_reset;
+      drained_q <= drained && resetting_q && rst_old_q && !finish_reset && !issue_i && !ar_take_i;
+      busy_q    <= busy;
+
+      ld_ev_q   <= ld_i;
+      ld_adv_q  <= ld_adv_i;
+      ld_end_q  <= ld_end_i;
+      iss_ev_q  <= issue_i;
+      iss_idx_q <= issue_i && issue_idx_i;
+      ar_ev_q   <= ar_take_i;
+
       if (acc_i) acc_q <= acc_q + 16'd1;
-      if (ld_i && ld_adv_i) ld_q <= ld_end_i;
-      wr_out_q <= wr_out_q + OW'(issue_i) - OW'(b_i);
-      rd_out_q <= rd_out_q + OW'(ar_take_i) - OW'(r_i);
+      if (ld_ev_q && ld_adv_q) ld_q <= ld_end_q;
+      wr_out_q <= wr_out_q + OW'(iss_ev_q) - OW'(b_i);
+      rd_out_q <= rd_out_q + OW'(ar_ev_q) - OW'(r_i);
 
       if (idx_take_i) begin
         idx_busy_q <= 1'b1;
-        pub_q      <= acked_q;
+        pub_q      <= idx_take_val_i;
         hold_q     <= '0;
       end else if (unpub != 16'd0 && hold_q != 8'hFF) begin
         hold_q <= hold_q + 8'd1;
@@ -319,20 +436,27 @@ module vmsg_eng_queue #(
       if (ar_take_i) rd_req_q <= 1'b0;
       if (dec_i) old_q <= dec_new_i;
 
+      // (the kind and address of the error are taken a cycle later: only software reads them)
+      err_cap_q      <= any_err && !err_q;
+      err_kind_cap_q <= err_kind_new;
+      err_addr_cap_q <= err_addr_new;
+      if (err_cap_q) begin
+        err_kind_q <= err_kind_cap_q;
+        err_addr_q <= err_addr_cap_q;
+      end
       if (any_err) begin
         rd_req_q <= 1'b0;
-        if (!err_q) begin
-          err_q      <= 1'b1;
-          err_kind_q <= err_kind_new;
-          err_addr_q <= err_addr_new;
-        end
+        flush_q  <= 1'b1;
+        err_q    <= 1'b1;
       end
       if (start_reset) begin
         resetting_q <= 1'b1;
+        flush_q     <= 1'b1;
         rd_req_q    <= 1'b0;
       end
       if (finish_reset) begin
         resetting_q <= 1'b0;
+        flush_q     <= 1'b0;
         acc_q       <= '0;
         ld_q        <= '0;
         acked_q     <= '0;
@@ -351,60 +475,92 @@ module vmsg_eng_queue #(
 
   // ---------------------------------------------------------------------------------------
   // counters
+  // The counting events are registered first, so that the 32-bit adders start from registers
+  // (the register read path takes its snapshot late enough to see an event of the cycle the
+  // request arrives in).
   logic [1:0] err_inc;
   assign err_inc = 2'(b_err) + 2'(rerr_i) + 2'(wr_enable_bad);
   logic [15:0] drop_reset;
-  assign drop_reset = finish_reset ? (acc_q - vis_q) : 16'd0;
+  assign drop_reset = finish_reset ? inflight : 16'd0;
+
+  logic        ev_cpl_q, ev_drop_q, ev_notify_q, ev_suppr_q, ev_merged_q;
+  logic [1:0]  ev_err_q;
+  logic [15:0] ev_drop_reset_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      cnt_cpl_q    <= '0;
-      cnt_idxwr_q  <= '0;
-      cnt_notify_q <= '0;
-      cnt_suppr_q  <= '0;
-      cnt_err_q    <= '0;
-      cnt_drop_q   <= '0;
-      cnt_merged_q <= '0;
+      ev_cpl_q        <= 1'b0;
+      ev_drop_q       <= 1'b0;
+      ev_notify_q     <= 1'b0;
+      ev_suppr_q      <= 1'b0;
+      ev_err_q        <= '0;
+      ev_drop_reset_q <= '0;
+      ev_merged_q     <= 1'b0;
+      cnt_cpl_q       <= '0;
+      cnt_idxwr_q     <= '0;
+      cnt_notify_q    <= '0;
+      cnt_suppr_q     <= '0;
+      cnt_err_q       <= '0;
+      cnt_drop_q      <= '0;
+      cnt_merged_q    <= '0;
     end else begin
-      cnt_cpl_q    <= cnt_cpl_q + 32'(acc_i);
-      cnt_idxwr_q  <= cnt_idxwr_q + 32'(idx_take_i);
-      cnt_notify_q <= cnt_notify_q + 32'(dec_i && dec_notify_i);
-      cnt_suppr_q  <= cnt_suppr_q + 32'(dec_i && !dec_notify_i);
-      cnt_err_q    <= cnt_err_q + 32'(err_inc);
-      cnt_drop_q   <= cnt_drop_q + 32'(drop_i) + 32'(drop_reset);
-      cnt_merged_q <= cnt_merged_q + 32'(merged_i);
+      ev_cpl_q        <= acc_i;
+      ev_drop_q       <= drop_i;
+      ev_notify_q     <= dec_i && dec_notify_i;
+      ev_suppr_q      <= dec_i && !dec_notify_i;
+      ev_err_q        <= err_inc;
+      ev_drop_reset_q <= drop_reset;
+      ev_merged_q     <= merged_i;
+      if (ev_cpl_q)    cnt_cpl_q    <= cnt_cpl_q + 32'd1;
+      if (iss_idx_q)   cnt_idxwr_q  <= cnt_idxwr_q + 32'd1;
+      if (ev_notify_q) cnt_notify_q <= cnt_notify_q + 32'd1;
+      if (ev_suppr_q)  cnt_suppr_q  <= cnt_suppr_q + 32'd1;
+      cnt_err_q    <= cnt_err_q + 32'(ev_err_q);
+      cnt_drop_q   <= cnt_drop_q + 32'(ev_drop_q) + 32'(ev_drop_reset_q);
+      if (ev_merged_q) cnt_merged_q <= cnt_merged_q + 32'd1;
     end
   end
 
   // ---------------------------------------------------------------------------------------
-  // register read
+  // register read: the index is registered here (it reaches every queue) and so is the data
+  // (the read mux of all queues follows in the register block)
+  logic [3:0]  ridx_q;
+  logic [31:0] rdata;
   always_comb begin
-    unique case (reg_idx_i)
-      R_USED_LO:  reg_rdata_o = 32'(used_q[LOW-1:0]);
-      R_USED_HI:  reg_rdata_o = hi_word(used_q);
-      R_AVAIL_LO: reg_rdata_o = 32'(avail_q[LOW-1:0]);
-      R_AVAIL_HI: reg_rdata_o = hi_word(avail_q);
-      R_CTRL:     reg_rdata_o = {19'd0, size_log2_q, 6'd0, evidx_q, en_q};
-      R_DEV:      reg_rdata_o = {vq_q, dev_id_q};
-      R_STATUS:   reg_rdata_o = {12'd0, err_kind_q, busy, err_q, vis_q};
-      R_ERR_LO:   reg_rdata_o = 32'(err_addr_q[LOW-1:0]);
-      R_ERR_HI:   reg_rdata_o = hi_word(err_addr_q);
-      R_CPL:      reg_rdata_o = cnt_cpl_q;
-      R_IDXWR:    reg_rdata_o = cnt_idxwr_q;
-      R_NOTIFY:   reg_rdata_o = cnt_notify_q;
-      R_SUPPR:    reg_rdata_o = cnt_suppr_q;
-      R_ERRCNT:   reg_rdata_o = cnt_err_q;
-      R_DROP:     reg_rdata_o = cnt_drop_q;
-      R_MERGED:   reg_rdata_o = cnt_merged_q;
-      default:    reg_rdata_o = '0;
+    unique case (ridx_q)
+      R_USED_LO:  rdata = 32'(used_q[LOW-1:0]);
+      R_USED_HI:  rdata = hi_word(used_q);
+      R_AVAIL_LO: rdata = 32'(avail_q[LOW-1:0]);
+      R_AVAIL_HI: rdata = hi_word(avail_q);
+      R_CTRL:     rdata = {19'd0, size_log2_q, 6'd0, evidx_q, en_q};
+      R_DEV:      rdata = {vq_q, dev_id_q};
+      R_STATUS:   rdata = {12'd0, err_kind_q, busy_q, err_q, vis_q};
+      R_ERR_LO:   rdata = 32'(err_addr_q[LOW-1:0]);
+      R_ERR_HI:   rdata = hi_word(err_addr_q);
+      R_CPL:      rdata = cnt_cpl_q;
+      R_IDXWR:    rdata = cnt_idxwr_q;
+      R_NOTIFY:   rdata = cnt_notify_q;
+      R_SUPPR:    rdata = cnt_suppr_q;
+      R_ERRCNT:   rdata = cnt_err_q;
+      R_DROP:     rdata = cnt_drop_q;
+      R_MERGED:   rdata = cnt_merged_q;
+      default:    rdata = '0;
     endcase
   end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      ridx_q      <= '0;
+      reg_rdata_o <= '0;
+    end else begin
+      ridx_q      <= reg_idx_i;
+      reg_rdata_o <= rdata;
+    end
+  end
 
-  assign en_o        = en_q;
   assign evidx_o     = evidx_q;
   assign err_o       = err_q;
   assign resetting_o = resetting_q;
-  assign flush_o     = err_q || resetting_q;
+  assign flush_o     = flush_q;
   assign used_o      = used_q;
   assign avail_o     = avail_q;
   assign size_log2_o = size_log2_q;
@@ -413,7 +569,7 @@ module vmsg_eng_queue #(
   assign acc_o       = acc_q;
   assign vis_o       = vis_q;
   assign old_o       = old_q;
-  assign rd_req_o    = rd_req_q && !flush_o;
+  assign rd_req_o    = rd_req_q;   // (cleared whenever the queue is flushed)
 
 `ifndef SYNTHESIS
   // assertions start one cycle after reset
@@ -434,6 +590,16 @@ module vmsg_eng_queue #(
     else $error("vmsg_eng_queue: idx published beyond acknowledged elements");
   a_one_idx: assert property (@(posedge clk_i) disable iff (!sva_en_q) idx_take_i |-> !idx_busy_q)
     else $error("vmsg_eng_queue: second used->idx write in flight");
+  a_rd_req_flush: assert property (@(posedge clk_i) disable iff (!sva_en_q) rd_req_q |-> !flush_q)
+    else $error("vmsg_eng_queue: decision read wanted by a flushed queue");
+  a_flush: assert property (@(posedge clk_i) disable iff (!sva_en_q) flush_q == (err_q || resetting_q))
+    else $error("vmsg_eng_queue: flush flag out of step with the error and reset state");
+  a_idx_take_flush: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    idx_take_i |-> !rd_req_q && !(flush_q && $past(flush_q)))
+    else $error("vmsg_eng_queue: used->idx write issued for a flushed queue or before its read");
+  a_reset_drained: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    finish_reset |-> drained && !idx_take_i && !ar_take_i && !acc_i)
+    else $error("vmsg_eng_queue: queue reset finished with work left");
 `endif
 
 endmodule

@@ -6,6 +6,14 @@
 //   without EVENT_IDX: notify unless flags & VRING_AVAIL_F_NO_INTERRUPT;
 //   with EVENT_IDX:    notify when (u16)(new - used_event - 1) < (u16)(new - old),
 // where new is the published idx and old the idx of the queue's previous decision.
+//
+// Pipeline: a round-robin choice among the queues that want a read is latched in a one-entry
+// slot (the queue number), then the queue's data in a second register, where the read address
+// is computed into a register in the cycle after, before AR and the tracker are loaded; R is
+// registered with its tracker entry (stage A); then the two differences are computed and
+// registered (stage B); the decision is made there and registered (stage C), from where it goes
+// to the queue. The old of a decision comes from the queue, or from a decision of the same queue
+// still in stage B or C (a queue's old is updated at the end of the cycle its decision is in C).
 
 `default_nettype none
 
@@ -22,6 +30,7 @@ module vmsg_eng_rd #(
   // queue state
   input  wire  [NUM_Q-1:0]         q_rd_req_i,     // decision read wanted
   input  wire  [NUM_Q-1:0]         q_evidx_i,
+  input  wire  [NUM_Q-1:0]         q_flush_i,
   input  wire  [NUM_Q-1:0]         q_resetting_i,
   input  wire  [NUM_Q-1:0][AW-1:0] q_avail_i,
   input  wire  [NUM_Q-1:0][4:0]    q_size_log2_i,
@@ -30,7 +39,7 @@ module vmsg_eng_rd #(
   // events to the queues
   output logic                     ar_take_o,      // decision read issued
   output logic [QW-1:0]            ar_q_o,
-  output logic                     r_o,            // read response consumed
+  output logic [NUM_Q-1:0]         r_o,            // read response done with (one-hot by queue)
   output logic [QW-1:0]            r_q_o,
   output logic                     dec_o,          // decision made
   output logic [15:0]              dec_new_o,
@@ -60,31 +69,84 @@ module vmsg_eng_rd #(
   localparam int unsigned TW = QW + 16 + 1 + AW;  // tracker: queue, new, EVENT_IDX, address
 
   // ---------------------------------------------------------------------------------------
-  // issue
-  logic          arb_valid;
+  // slot: the next read (loaded only when both stages are empty; reads are rare). A queue keeps
+  // asking until its read is issued, and is not chosen again meanwhile because the slot is full.
+  logic          arb_valid, slot_load;
   logic [QW-1:0] arb_q;
-  logic          trk_full, trk_empty, load;
+  logic          g_valid_q;           // stage 1: the chosen queue
+  logic [QW-1:0] g_q_q;
+  logic          s_valid_q, s_evidx_q; // stage 2: its data
+  logic [QW-1:0] s_q_q;
+  logic [AW-1:0] s_avail_q;
+  logic [4:0]    s_size_log2_q;
+  logic [15:0]   s_new_q;
+  logic          g_drop, s_drop, s_load, trk_full, trk_empty, load;
+  logic          s_addr_ok_q;          // s_addr_q holds the address of the read in stage 2
+  logic [AW-1:0] s_addr_q;
+
   vmsg_eng_rr_arb #(.N(NUM_Q)) u_arb (
     .clk_i, .rst_ni,
     .req_i       (q_rd_req_i),
-    .take_i      (load),
+    .take_i      (slot_load),
     .gnt_valid_o (arb_valid),
     .gnt_idx_o   (arb_q)
   );
-  assign load = arb_valid && (!m_axi_arvalid || m_axi_arready) && !trk_full;
+  assign slot_load = arb_valid && !g_valid_q && !s_valid_q;
+  assign s_load    = g_valid_q && !s_valid_q;
+  // a queue that entered the error state or a reset meanwhile issues no read (the entry is
+  // dropped from the cycle after the flush; the queue's reset waits for that)
+  assign g_drop    = q_flush_i[g_q_q];
+  assign s_drop    = q_flush_i[s_q_q];
+  assign load      = s_valid_q && s_addr_ok_q && (!m_axi_arvalid || m_axi_arready) && !trk_full;
 
-  logic [AW-1:0] rd_addr;
-  assign rd_addr = q_evidx_i[arb_q]
-      ? q_avail_i[arb_q] + AW'(4) + AW'(17'd2 << q_size_log2_i[arb_q])
-      : q_avail_i[arb_q];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      g_valid_q     <= 1'b0;
+      g_q_q         <= '0;
+      s_valid_q     <= 1'b0;
+      s_evidx_q     <= 1'b0;
+      s_q_q         <= '0;
+      s_avail_q     <= '0;
+      s_size_log2_q <= '0;
+      s_new_q       <= '0;
+    end else begin
+      if (slot_load) begin
+        g_valid_q <= 1'b1;
+        g_q_q     <= arb_q;
+      end else if (s_load || g_drop) begin
+        g_valid_q <= 1'b0;
+      end
+      if (s_load) begin
+        s_valid_q     <= !g_drop;
+        s_evidx_q     <= q_evidx_i[g_q_q];
+        s_q_q         <= g_q_q;
+        s_avail_q     <= q_avail_i[g_q_q];
+        s_size_log2_q <= q_size_log2_i[g_q_q];
+        s_new_q       <= q_vis_i[g_q_q];
+      end else if (load || s_drop) begin
+        s_valid_q <= 1'b0;
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      s_addr_ok_q <= 1'b0;
+      s_addr_q    <= '0;
+    end else begin
+      s_addr_ok_q <= s_valid_q && !s_load;
+      s_addr_q    <= s_evidx_q ? s_avail_q + AW'(4) + AW'(17'd2 << s_size_log2_q) : s_avail_q;
+    end
+  end
 
   logic [0:0][TW-1:0] trk_head;
   logic [$clog2(RD_OUTSTANDING + 1)-1:0] trk_count;
+  logic r_hs;
   vmsg_eng_fifo #(.WIDTH(TW), .DEPTH(RD_OUTSTANDING), .NRD(1)) u_trk (
     .clk_i, .rst_ni,
     .push_i  (load),
-    .wdata_i ({arb_q, q_vis_i[arb_q], q_evidx_i[arb_q], rd_addr}),
-    .pop_i   (m_axi_rvalid && !trk_empty),
+    .wdata_i ({s_q_q, s_new_q, s_evidx_q, s_addr_q}),
+    .pop_i   (r_hs),
     .rdata_o (trk_head),
     .count_o (trk_count),
     .full_o  (trk_full),
@@ -92,7 +154,7 @@ module vmsg_eng_rd #(
   );
 
   assign ar_take_o = load;
-  assign ar_q_o    = arb_q;
+  assign ar_q_o    = s_q_q;
 
   logic          arvalid_q;
   logic [AW-1:0] araddr_q;
@@ -102,7 +164,7 @@ module vmsg_eng_rd #(
       araddr_q  <= '0;
     end else if (load) begin
       arvalid_q <= 1'b1;
-      araddr_q  <= rd_addr;
+      araddr_q  <= s_addr_q;
     end else if (m_axi_arready) begin
       arvalid_q <= 1'b0;
     end
@@ -119,29 +181,115 @@ module vmsg_eng_rd #(
   assign m_axi_arvalid = arvalid_q;
 
   // ---------------------------------------------------------------------------------------
-  // responses and decision
+  // responses: stage A holds the response with its tracker entry
   logic [QW-1:0] t_q;
   logic [15:0]   t_new;
   logic          t_evidx;
   logic [AW-1:0] t_addr;
   assign {t_q, t_new, t_evidx, t_addr} = trk_head[0];
-
-  logic [15:0] val;
-  assign val = 16'(m_axi_rdata >> {t_addr[S-1:0], 3'b000});
-
-  logic r_hs, r_ok, notify;
   assign m_axi_rready = 1'b1;
-  assign r_hs   = m_axi_rvalid && !trk_empty;
-  assign r_ok   = !m_axi_rresp[1];
-  assign notify = t_evidx ? (16'(t_new - val - 16'd1) < 16'(t_new - q_old_i[t_q])) : !val[0];
+  assign r_hs         = m_axi_rvalid && !trk_empty;
 
-  assign r_o          = r_hs;
-  assign r_q_o        = t_q;
-  assign dec_o        = r_hs && r_ok && !q_resetting_i[t_q];
-  assign dec_new_o    = t_new;
-  assign dec_notify_o = notify;
-  assign rerr_o       = r_hs && !r_ok && !q_resetting_i[t_q];
-  assign rerr_addr_o  = t_addr;
+  logic          a_v_q, a_ok_q, a_evidx_q;
+  logic [QW-1:0] a_q_q;
+  logic [15:0]   a_new_q, a_val_q;
+  logic [AW-1:0] a_addr_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      a_v_q     <= 1'b0;
+      a_ok_q    <= 1'b0;
+      a_evidx_q <= 1'b0;
+      a_q_q     <= '0;
+      a_new_q   <= '0;
+      a_val_q   <= '0;
+      a_addr_q  <= '0;
+    end else begin
+      a_v_q <= r_hs;
+      if (r_hs) begin
+        a_ok_q    <= !m_axi_rresp[1];
+        a_evidx_q <= t_evidx;
+        a_q_q     <= t_q;
+        a_new_q   <= t_new;
+        a_val_q   <= 16'(m_axi_rdata >> {t_addr[S-1:0], 3'b000});
+        a_addr_q  <= t_addr;
+      end
+    end
+  end
+
+  // stage B: the two differences of the EVENT_IDX rule, (u16)(new - used_event - 1) and
+  // (u16)(new - old)
+  logic          b_v_q, b_ok_q, b_evidx_q, b_flag_q;
+  logic [QW-1:0] b_q_q;
+  logic [15:0]   b_new_q, b_d1_q, b_d2_q;
+  logic [AW-1:0] b_addr_q;
+  logic          b_dec;
+  logic          c_dec_q, c_notify_q, c_rerr_q;
+  logic [NUM_Q-1:0] c_v_q;
+  logic [QW-1:0] c_q_q;
+  logic [15:0]   c_new_q;
+  logic [AW-1:0] c_addr_q;
+  // new - old for the three possible olds, chosen after the subtraction
+  logic [15:0]   d2_b, d2_c, d2_q;
+  logic          fwd_b, fwd_c;
+  assign d2_b  = a_new_q - b_new_q;
+  assign d2_c  = a_new_q - c_new_q;
+  assign d2_q  = a_new_q - q_old_i[a_q_q];
+  assign fwd_b = b_dec && (b_q_q == a_q_q);
+  assign fwd_c = c_dec_q && (c_q_q == a_q_q);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      b_v_q     <= 1'b0;
+      b_ok_q    <= 1'b0;
+      b_evidx_q <= 1'b0;
+      b_flag_q  <= 1'b0;
+      b_q_q     <= '0;
+      b_new_q   <= '0;
+      b_d1_q    <= '0;
+      b_d2_q    <= '0;
+      b_addr_q  <= '0;
+    end else begin
+      b_v_q <= a_v_q;
+      if (a_v_q) begin
+        b_ok_q    <= a_ok_q;
+        b_evidx_q <= a_evidx_q;
+        b_flag_q  <= a_val_q[0];   // VRING_AVAIL_F_NO_INTERRUPT
+        b_q_q     <= a_q_q;
+        b_new_q   <= a_new_q;
+        b_d1_q    <= a_new_q - a_val_q - 16'd1;
+        b_d2_q    <= fwd_b ? d2_b : fwd_c ? d2_c : d2_q;
+        b_addr_q  <= a_addr_q;
+      end
+    end
+  end
+
+  // decision (stage B, registered into C); the responses of a queue being reset are ignored
+  assign b_dec = b_v_q && b_ok_q && !q_resetting_i[b_q_q];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      c_v_q      <= '0;
+      c_dec_q    <= 1'b0;
+      c_notify_q <= 1'b0;
+      c_rerr_q   <= 1'b0;
+      c_q_q      <= '0;
+      c_new_q    <= '0;
+      c_addr_q   <= '0;
+    end else begin
+      c_v_q      <= b_v_q ? NUM_Q'(1) << b_q_q : '0;
+      c_dec_q    <= b_dec;
+      c_notify_q <= b_evidx_q ? (b_d1_q < b_d2_q) : !b_flag_q;
+      c_rerr_q   <= b_v_q && !b_ok_q && !q_resetting_i[b_q_q];
+      c_q_q      <= b_q_q;
+      c_new_q    <= b_new_q;
+      c_addr_q   <= b_addr_q;
+    end
+  end
+  assign r_o          = c_v_q;
+  assign r_q_o        = c_q_q;
+  assign dec_o        = c_dec_q;
+  assign dec_new_o    = c_new_q;
+  assign dec_notify_o = c_notify_q;
+  assign rerr_o       = c_rerr_q;
+  assign rerr_addr_o  = c_addr_q;
 
   logic unused_rd;
   assign unused_rd = ^{m_axi_rid, m_axi_rlast, m_axi_rresp[0], trk_count};
@@ -158,6 +306,9 @@ module vmsg_eng_rd #(
     else $error("vmsg_eng_rd: AR changed while waiting");
   a_r_expected: assert property (@(posedge clk_i) disable iff (!sva_en_q) m_axi_rvalid |-> !trk_empty)
     else $error("vmsg_eng_rd: R data without an outstanding read");
+  a_slot_wanted: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    (!(s_valid_q && !s_drop) || q_rd_req_i[s_q_q]) && (!(g_valid_q && !g_drop) || q_rd_req_i[g_q_q]))
+    else $error("vmsg_eng_rd: slot holds a read its queue no longer wants");
 `endif
 
 endmodule

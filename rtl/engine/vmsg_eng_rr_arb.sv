@@ -1,5 +1,9 @@
 // Round-robin arbiter: grants the lowest requester at or above the pointer, else the lowest one.
 // The pointer moves past the granted requester when the grant is taken (take_i).
+//
+// The pointer is kept as a mask of the requesters at or above it, and the grant is the lowest set
+// bit of {requests, requests under the mask}, found with one carry chain (x - 1) instead of two
+// priority encoders: a short path for any N. The same chain gives the next mask.
 
 `default_nettype none
 
@@ -20,32 +24,50 @@ module vmsg_eng_rr_arb #(
     $fatal(1, "vmsg_eng_rr_arb: N must be at least 1");
   end
 
-  logic [IW-1:0] ptr_q;
-  logic [N-1:0]  upper;
-  logic          upper_any;
-  logic [IW-1:0] upper_idx, any_idx;
+  logic [N-1:0]   mask_q;   // requesters at or above the pointer
+  logic [2*N-1:0] dbl, upto, first;
+  logic [N-1:0]   gnt_oh;   // grant, one-hot (all zero without a request)
+  logic           in_upper; // the grant is among the masked requests
+
+  // lowest set bit of the masked requests, else of all requests; upto: the bits up to it
+  assign dbl      = {req_i, req_i & mask_q};
+  assign upto     = dbl ^ (dbl - (2 * N)'(1));
+  assign first    = dbl & upto;
+  assign gnt_oh   = first[N-1:0] | first[2*N-1:N];
+  assign in_upper = |(req_i & mask_q);
 
   always_comb begin
-    upper_idx = '0;
-    any_idx   = '0;
-    for (int i = N - 1; i >= 0; i--) begin
-      upper[i] = req_i[i] && (IW'(i) >= ptr_q);
-      if (upper[i]) upper_idx = IW'(i);
-      if (req_i[i]) any_idx = IW'(i);
+    gnt_idx_o = '0;
+    for (int unsigned i = 0; i < N; i++) begin
+      if (gnt_oh[i]) gnt_idx_o = gnt_idx_o | IW'(i);
     end
-    upper_any = |upper;
   end
-
   assign gnt_valid_o = |req_i;
-  assign gnt_idx_o   = upper_any ? upper_idx : any_idx;
 
+  // after a grant to i the pointer is i + 1: the mask holds the requesters above i (none when i
+  // is the last, which is the same as all of them)
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      ptr_q <= '0;
+      mask_q <= '1;
     end else if (take_i && gnt_valid_o) begin
-      ptr_q <= (gnt_idx_o == IW'(N - 1)) ? '0 : gnt_idx_o + IW'(1);
+      mask_q <= in_upper ? ~upto[N-1:0] : ~upto[2*N-1:N];
     end
   end
+
+`ifndef SYNTHESIS
+  // assertions start one cycle after reset
+  logic sva_en_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) sva_en_q <= 1'b0;
+    else         sva_en_q <= 1'b1;
+  end
+  a_onehot: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    $onehot0(gnt_oh) && (gnt_valid_o == (gnt_oh != '0)) && ((gnt_oh & ~req_i) == '0))
+    else $error("vmsg_eng_rr_arb: grant not one-hot or not requested");
+  a_next_mask: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    gnt_valid_o |-> (in_upper ? ~upto[N-1:0] : ~upto[2*N-1:N]) == ~(gnt_oh | (gnt_oh - N'(1))))
+    else $error("vmsg_eng_rr_arb: next pointer mask wrong");
+`endif
 
 endmodule
 

@@ -11,6 +11,12 @@
 // fall into that beat; a word pointer remembers whether the next element starts at its id or its
 // len word (an element split at a 4 KiB boundary). Descriptors of a queue that is in error or
 // being reset are discarded: their words are removed from the element FIFO, nothing is written.
+//
+// Timing: the lanes, word count and last flag of the current beat are registers, loaded with the
+// transaction and advanced with each beat. A descriptor only exists once all of its elements are
+// in the element FIFO (they are pushed when accepted, several stages before the builder), so the
+// words of a beat are always there (asserted). The events that go to the queues (descriptor
+// taken, transaction issued, B response) are registered first; only idx_take_o is not.
 
 `default_nettype none
 
@@ -50,14 +56,13 @@ module vmsg_eng_wr #(
   input  wire  [ECW-1:0]           ew_count_i,
   output logic [ERW-1:0]           ew_pop_o,
   // events to the queues
-  output logic                     ld_o,         // element descriptor taken (issued or discarded)
-  output logic [QW-1:0]            ld_q_o,
+  // (one-hot by queue, registered)
+  output logic [NUM_Q-1:0]         ld_o,         // element descriptor taken (issued or discarded), a cycle late
   output logic [15:0]              ld_end_o,
   output logic                     ld_adv_o,
-  output logic                     issue_o,      // write transaction issued
-  output logic [QW-1:0]            issue_q_o,
-  output logic                     b_o,          // B response
-  output logic [QW-1:0]            b_q_o,
+  output logic [NUM_Q-1:0]         issue_o,      // write transaction issued, a cycle late
+  output logic                     issue_idx_o,  // ... the used->idx write
+  output logic [NUM_Q-1:0]         b_o,          // B response (registered)
   output logic                     b_idx_o,
   output logic                     b_ok_o,
   output logic [15:0]              b_val_o,
@@ -94,28 +99,27 @@ module vmsg_eng_wr #(
     $fatal(1, "vmsg_eng_wr: DW must be 32..1024, a power of two");
   end
 
+  function automatic logic [NUM_Q-1:0] onehot(logic [QW-1:0] q);
+    return NUM_Q'(1) << q;
+  endfunction
+
   // ---------------------------------------------------------------------------------------
-  // current transaction on W
-  logic          cur_valid_q, cur_isidx_q, cur_disc_q, cur_first_q, wp_q;
-  logic [10:0]   cur_left_q;
-  logic [LW-1:0] cur_lane0_q;
+  // current transaction on W, and its current beat
+  logic          cur_valid_q, cur_isidx_q, cur_disc_q, last_q, wp_q;
+  logic [10:0]   left_q;     // words of the burst not yet sent, this beat's included
+  logic [LW-1:0] lane_q;     // first lane of this beat
+  logic [10:0]   nw_q;       // words in this beat
   logic [15:0]   cur_val_q;
   logic [S-1:0]  cur_off_q;
 
-  // words of the current beat
-  logic [10:0] lane_start, n_words, avail_words;
-  logic        have, last, step, finishing, w_hs;
-  always_comb begin
-    logic [10:0] room;
-    lane_start  = cur_first_q ? 11'(cur_lane0_q) : 11'd0;
-    room        = 11'(LANES) - lane_start;
-    n_words     = (cur_left_q < room) ? cur_left_q : room;
-    avail_words = 11'({ew_count_i, 1'b0}) - 11'(wp_q);
-  end
-  assign have = (avail_words >= n_words);
-  assign last = cur_isidx_q || (n_words == cur_left_q);
+  logic w_hs, step, finishing;
+  assign m_axi_wvalid = cur_valid_q && !cur_disc_q;
+  assign m_axi_wlast  = last_q;
+  assign w_hs         = m_axi_wvalid && m_axi_wready;
+  assign step         = cur_valid_q && (cur_disc_q || m_axi_wready);
+  assign finishing    = step && last_q;
 
-  // W channel (combinational from registers and the FIFO window)
+  // W data (combinational from registers and the FIFO window)
   always_comb begin
     logic [2*NRD-1:0][31:0] ww;
     for (int unsigned i = 0; i < NRD; i++) begin
@@ -129,24 +133,31 @@ module vmsg_eng_wr #(
       m_axi_wstrb = (DW / 8)'(2'b11) << cur_off_q;
     end else begin
       for (int unsigned j = 0; j < LANES; j++) begin
-        if (11'(j) >= lane_start && 11'(j) < lane_start + n_words) begin
-          m_axi_wdata[32*j +: 32] = ww[32'(wp_q) + j - 32'(lane_start)];
+        if (11'(j) >= 11'(lane_q) && 11'(j) < 11'(lane_q) + nw_q) begin
+          m_axi_wdata[32*j +: 32] = ww[32'(wp_q) + j - 32'(lane_q)];
           m_axi_wstrb[4*j +: 4]   = 4'hF;
         end
       end
     end
   end
-  assign m_axi_wvalid = cur_valid_q && !cur_disc_q && (cur_isidx_q || have);
-  assign m_axi_wlast  = last;
-  assign w_hs         = m_axi_wvalid && m_axi_wready;
-  assign step         = cur_valid_q && (cur_disc_q ? have : w_hs);
-  assign finishing    = step && last;
 
   always_comb begin
     logic [11:0] consumed;
-    consumed = 12'(wp_q) + 12'(n_words);
+    consumed = 12'(wp_q) + 12'(nw_q);
     ew_pop_o = (step && !cur_isidx_q) ? ERW'(consumed >> 1) : '0;
   end
+
+  // the beat after this one: all lanes from lane 0, or what is left
+  logic [10:0] left_next, nw_next;
+  assign left_next = left_q - nw_q;
+  assign nw_next   = (left_next < 11'(LANES)) ? left_next : 11'(LANES);
+
+  // the first beat of a descriptor
+  logic [LW-1:0] d_lane;
+  logic [10:0]   d_room, d_nw;
+  assign d_lane = LW'(32'(d_addr_i[S-1:0]) >> 2);
+  assign d_room = 11'(LANES) - 11'(d_lane);
+  assign d_nw   = (d_words_i < d_room) ? d_words_i : d_room;
 
   // ---------------------------------------------------------------------------------------
   // tracker of outstanding writes
@@ -172,19 +183,33 @@ module vmsg_eng_wr #(
   assign aw_free   = !m_axi_awvalid || m_axi_awready;
   assign d_disc    = q_flush_i[d_q_i];
   assign load_idx  = can_load && idx_valid_i && aw_free && !trk_full;
-  assign load_desc = can_load && !load_idx && d_valid_i && (d_disc || (aw_free && !trk_full));
+  // (a descriptor that is discarded waits for the AW register and the tracker too: it keeps the
+  // decision independent of the queue state behind the descriptor)
+  assign load_desc = can_load && !idx_valid_i && d_valid_i && aw_free && !trk_full;
 
-  assign idx_take_o = load_idx;
-  assign d_take_o   = load_desc;
-  assign ld_o       = load_desc;
-  assign ld_q_o     = d_q_i;
-  assign ld_end_o   = d_end_i;
-  assign ld_adv_o   = d_adv_i;
-  assign issue_o    = load_idx || (load_desc && !d_disc);
-  assign issue_q_o  = load_idx ? idx_q_i : d_q_i;
-  assign trk_push   = issue_o;
-  assign trk_in     = load_idx ? {1'b1, idx_q_i, idx_val_i, 1'b0, idx_addr_i}
-                               : {1'b0, d_q_i, d_end_i, d_adv_i, d_addr_i};
+  logic issue;
+  assign idx_take_o  = load_idx;
+  assign d_take_o    = load_desc;
+  assign issue       = load_idx || (load_desc && !d_disc);
+  assign trk_push    = issue;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      ld_o        <= '0;
+      ld_end_o    <= '0;
+      ld_adv_o    <= 1'b0;
+      issue_o     <= '0;
+      issue_idx_o <= 1'b0;
+    end else begin
+      ld_o        <= load_desc ? onehot(d_q_i) : '0;
+      ld_end_o    <= d_end_i;
+      ld_adv_o    <= d_adv_i;
+      issue_o     <= issue ? onehot(load_idx ? idx_q_i : d_q_i) : '0;
+      issue_idx_o <= load_idx;
+    end
+  end
+  assign trk_in      = load_idx ? {1'b1, idx_q_i, idx_val_i, 1'b0, idx_addr_i}
+                                : {1'b0, d_q_i, d_end_i, d_adv_i, d_addr_i};
 
   logic          awvalid_q;
   logic [AW-1:0] awaddr_q;
@@ -196,9 +221,10 @@ module vmsg_eng_wr #(
       cur_valid_q <= 1'b0;
       cur_isidx_q <= 1'b0;
       cur_disc_q  <= 1'b0;
-      cur_first_q <= 1'b0;
-      cur_left_q  <= '0;
-      cur_lane0_q <= '0;
+      last_q      <= 1'b0;
+      left_q      <= '0;
+      lane_q      <= '0;
+      nw_q        <= '0;
       cur_val_q   <= '0;
       cur_off_q   <= '0;
       wp_q        <= 1'b0;
@@ -208,24 +234,28 @@ module vmsg_eng_wr #(
       awsize_q    <= '0;
     end else begin
       if (step && !cur_isidx_q) begin
-        wp_q        <= wp_q ^ n_words[0];
-        cur_left_q  <= cur_left_q - n_words;
-        cur_first_q <= 1'b0;
+        wp_q   <= wp_q ^ nw_q[0];
+        left_q <= left_next;
+        lane_q <= '0;
+        nw_q   <= nw_next;
+        last_q <= (left_next <= 11'(LANES));
       end
       if (finishing) cur_valid_q <= 1'b0;
       if (load_idx) begin
         cur_valid_q <= 1'b1;
         cur_isidx_q <= 1'b1;
         cur_disc_q  <= 1'b0;
+        last_q      <= 1'b1;
         cur_val_q   <= idx_val_i;
         cur_off_q   <= idx_addr_i[S-1:0];
       end else if (load_desc) begin
         cur_valid_q <= 1'b1;
         cur_isidx_q <= 1'b0;
         cur_disc_q  <= d_disc;
-        cur_first_q <= 1'b1;
-        cur_left_q  <= d_words_i;
-        cur_lane0_q <= LW'(32'(d_addr_i[S-1:0]) >> 2);
+        left_q      <= d_words_i;
+        lane_q      <= d_lane;
+        nw_q        <= d_nw;
+        last_q      <= (d_beats_i == 9'd1);
       end
 
       if (load_idx) begin
@@ -255,15 +285,32 @@ module vmsg_eng_wr #(
   assign m_axi_awvalid = awvalid_q;
 
   // ---------------------------------------------------------------------------------------
-  // B responses (in order)
+  // B responses (in order), registered with their tracker entry
+  logic [NUM_Q-1:0] b_v_q;
+  logic             b_ok_q;
+  logic [TW-1:0]    b_info_q;
+  logic [QW-1:0]    b_q;
   assign m_axi_bready = 1'b1;
   assign trk_pop      = m_axi_bvalid && !trk_empty;
-  assign b_o          = trk_pop;
-  assign {b_idx_o, b_q_o, b_val_o, b_adv_o, b_addr_o} = trk_head[0];
-  assign b_ok_o       = !m_axi_bresp[1];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      b_v_q    <= '0;
+      b_ok_q   <= 1'b0;
+      b_info_q <= '0;
+    end else begin
+      b_v_q <= trk_pop ? onehot(trk_head[0][TW-2 -: QW]) : '0;
+      if (trk_pop) begin
+        b_ok_q   <= !m_axi_bresp[1];
+        b_info_q <= trk_head[0];
+      end
+    end
+  end
+  assign b_o    = b_v_q;
+  assign b_ok_o = b_ok_q;
+  assign {b_idx_o, b_q, b_val_o, b_adv_o, b_addr_o} = b_info_q;
 
   logic unused_wr;
-  assign unused_wr = ^{m_axi_bid, m_axi_bresp[0], trk_count};
+  assign unused_wr = ^{m_axi_bid, m_axi_bresp[0], trk_count, w_hs, b_q};
 
 `ifndef SYNTHESIS
   // assertions start one cycle after reset
@@ -272,6 +319,15 @@ module vmsg_eng_wr #(
     if (!rst_ni) sva_en_q <= 1'b0;
     else         sva_en_q <= 1'b1;
   end
+  logic [11:0] avail_words_sva;
+  assign avail_words_sva = 12'({ew_count_i, 1'b0}) - 12'(wp_q);
+  a_words_there: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    cur_valid_q && !cur_isidx_q |-> avail_words_sva >= 12'(nw_q))
+    else $error("vmsg_eng_wr: burst words not in the element FIFO");
+  a_beat_words: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    cur_valid_q && !cur_isidx_q |-> nw_q >= 11'd1 && nw_q <= left_q
+      && 32'(lane_q) + 32'(nw_q) <= LANES && last_q == (nw_q == left_q))
+    else $error("vmsg_eng_wr: beat word count inconsistent");
   a_aw_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     m_axi_awvalid && !m_axi_awready |=> m_axi_awvalid && $stable(m_axi_awaddr) && $stable(m_axi_awlen) && $stable(m_axi_awsize))
     else $error("vmsg_eng_wr: AW changed while waiting");

@@ -4,8 +4,8 @@
 // OKAY, decides used-buffer notifications as the virtio spec says and presents them as EVENT_USED
 // requests on evt_*. Behaviour, pipeline and limits: docs/engine.md.
 //
-//   s_cpl ──► ingress ──► burst builder ──► write path ──► AW/W ─► memory ─► B
-//   CPL_PUSH ─┘   │ element FIFO (id, len) ──────┘ ▲             │
+//   s_cpl ──► ingress ──► pieces ──► burst builder ──► write path ──► AW/W ─► memory ─► B
+//   CPL_PUSH ─┘   │ element FIFO (id, len) ─────────────────┘ ▲             │
 //                 ▼                                │ idx writes   ▼
 //             queues (ctrl) ◄──────────────────────┴──── B events, acked/published state
 //                 │ decision read ─► read path ─► AR ─► memory ─► R ─► decision ─► evt
@@ -25,6 +25,7 @@ module vmsg_used_engine #(
   parameter int unsigned MAX_BURST_BEATS = 256,  // longest element burst in beats, 2..256
   parameter int unsigned IDX_BATCH       = 32,   // waiting elements that trigger a used->idx write at once
   parameter int unsigned IDX_HOLD        = 128,  // cycles an acknowledged element waits for its used->idx write at most (under load), 1..255
+  parameter int unsigned META_FIFO_DEPTH = 4,    // accepted elements waiting for the piece stage, power of two
   localparam int unsigned QW = (NUM_Q > 1) ? $clog2(NUM_Q) : 1
 ) (
   input  wire                      clk_i,
@@ -117,18 +118,19 @@ module vmsg_used_engine #(
   if (AXI_ID_W < 1 || AXI_ID_W > 32) begin : g_param_err3
     $fatal(1, "vmsg_used_engine: AXI_ID_W must be 1..32");
   end
-  if (!pow2(CPL_FIFO_DEPTH) || !pow2(ELEM_FIFO_DEPTH) || !pow2(DESC_FIFO_DEPTH) || !pow2(WR_OUTSTANDING) || !pow2(RD_OUTSTANDING)) begin : g_param_err4
+  if (!pow2(CPL_FIFO_DEPTH) || !pow2(ELEM_FIFO_DEPTH) || !pow2(DESC_FIFO_DEPTH) || !pow2(WR_OUTSTANDING) || !pow2(RD_OUTSTANDING)
+      || !pow2(META_FIFO_DEPTH)) begin : g_param_err4
     $fatal(1, "vmsg_used_engine: FIFO depths and outstanding limits must be powers of two");
   end
   if (ELEM_FIFO_DEPTH < 4 || ELEM_FIFO_DEPTH < NRD) begin : g_param_err5
     $fatal(1, "vmsg_used_engine: ELEM_FIFO_DEPTH too small");
   end
-  if (WR_OUTSTANDING < 2 || RD_OUTSTANDING < 2 || DESC_FIFO_DEPTH < 2) begin : g_param_err6
-    $fatal(1, "vmsg_used_engine: WR_OUTSTANDING, RD_OUTSTANDING and DESC_FIFO_DEPTH must be >= 2");
+  if (WR_OUTSTANDING < 2 || RD_OUTSTANDING < 2 || DESC_FIFO_DEPTH < 2 || META_FIFO_DEPTH < 2) begin : g_param_err6
+    $fatal(1, "vmsg_used_engine: WR_OUTSTANDING, RD_OUTSTANDING, DESC_FIFO_DEPTH and META_FIFO_DEPTH must be >= 2");
   end
 
   // queue state
-  logic [NUM_Q-1:0]         q_en, q_evidx, q_flush, q_resetting, q_rst_done, q_rd_req;
+  logic [NUM_Q-1:0]         q_evidx, q_flush, q_resetting, q_rst_done, q_rd_req, q_cpl_ok, q_cpl_drop;
   logic [NUM_Q-1:0][AW-1:0] q_used, q_avail;
   logic [NUM_Q-1:0][4:0]    q_size_log2;
   logic [NUM_Q-1:0][15:0]   q_dev_id, q_vq, q_acc, q_vis, q_old;
@@ -143,6 +145,7 @@ module vmsg_used_engine #(
 
   // element FIFO
   logic                 elem_push, elem_full;
+  logic [2:0]           elem_room;   // [k]: at least k+1 entries free
   logic [63:0]          elem_data;
   logic [NRD-1:0][63:0] ew_data;
   logic [ECW-1:0]       ew_count;
@@ -150,13 +153,24 @@ module vmsg_used_engine #(
   // backlog: a quarter of the element FIFO waits for the write channel; then a queue with
   // nothing in flight does not publish at once but batches (IDX_BATCH / IDX_HOLD)
   logic                 backlog;
-  assign backlog = (ew_count > ECW'(ELEM_FIFO_DEPTH / 4));
+  assign backlog    = (ew_count > ECW'(ELEM_FIFO_DEPTH / 4));
+  always_comb begin
+    for (int unsigned k = 0; k < 3; k++) elem_room[k] = (32'(ew_count) + k + 1 <= ELEM_FIFO_DEPTH);
+  end
 
-  // ingress -> burst
-  logic          e_valid, e_ready;
+  // ingress -> pieces
+  logic          e_push;
+  logic [2:0]    e_room;
   logic [QW-1:0] e_q;
   logic [15:0]   e_idx;
-  logic [AW-1:0] e_addr;
+
+  // pieces -> burst
+  logic          p_valid, p_ready, p_done, p_cont;
+  logic [QW-1:0] p_q;
+  logic [AW-1:0] p_addr;
+  logic [1:0]    p_words, p_add;
+  logic [15:0]   p_end;
+  logic [8:0]    p_beats, p_room;
 
   // burst -> write path
   logic          d_valid, d_take, d_adv;
@@ -173,13 +187,14 @@ module vmsg_used_engine #(
   logic [AW-1:0] idx_addr;
 
   // write path events
-  logic          ld, ld_adv, issue, b, b_idx, b_ok, b_adv;
-  logic [QW-1:0] ld_q, issue_q, b_q;
+  logic [NUM_Q-1:0] ld, issue, b;   // (one-hot by queue)
+  logic          ld_adv, issue_idx, b_idx, b_ok, b_adv;
   logic [15:0]   ld_end, b_val;
   logic [AW-1:0] b_addr;
 
   // read path events
-  logic          ar_take, r, dec, dec_notify, rerr;
+  logic          ar_take, dec, dec_notify, rerr;
+  logic [NUM_Q-1:0] r;
   logic [QW-1:0] ar_q, r_q;
   logic [15:0]   dec_new;
   logic [AW-1:0] rerr_addr;
@@ -196,34 +211,33 @@ module vmsg_used_engine #(
     .fw_push_o (fw_push), .fw_queue_o (fw_queue), .fw_id_o (fw_id), .fw_len_o (fw_len),
     .fw_full_i (fw_full), .fw_count_i (fw_count),
     .acc_i (acc), .drop_i (drop), .bad_q_i (bad_q),
-    .ld_i (ld), .ld_q_i (ld_q), .ld_end_i (ld_end), .ld_adv_i (ld_adv),
-    .issue_i (issue), .issue_q_i (issue_q),
-    .b_i (b), .b_q_i (b_q), .b_idx_i (b_idx), .b_ok_i (b_ok), .b_val_i (b_val),
+    .ld_i (ld), .ld_end_i (ld_end), .ld_adv_i (ld_adv),
+    .issue_i (issue), .issue_idx_i (issue_idx),
+    .b_i (b), .b_idx_i (b_idx), .b_ok_i (b_ok), .b_val_i (b_val),
     .b_adv_i (b_adv), .b_addr_i (b_addr),
     .idx_valid_o (idx_valid), .idx_q_o (idx_q), .idx_val_o (idx_val), .idx_addr_o (idx_addr),
     .idx_take_i (idx_take),
-    .ar_take_i (ar_take), .ar_q_i (ar_q), .r_i (r), .r_q_i (r_q),
+    .ar_take_i (ar_take), .ar_q_i (ar_q), .r_i (r),
     .dec_i (dec), .dec_new_i (dec_new), .dec_notify_i (dec_notify),
     .rerr_i (rerr), .rerr_addr_i (rerr_addr),
     .merged_i (merged), .evt_pending_i (evt_pending),
-    .q_en_o (q_en), .q_evidx_o (q_evidx), .q_flush_o (q_flush), .q_resetting_o (q_resetting),
+    .q_evidx_o (q_evidx), .q_flush_o (q_flush), .q_resetting_o (q_resetting),
     .q_rst_done_o (q_rst_done), .q_used_o (q_used), .q_avail_o (q_avail),
     .q_size_log2_o (q_size_log2), .q_dev_id_o (q_dev_id), .q_vq_o (q_vq), .q_acc_o (q_acc),
-    .q_vis_o (q_vis), .q_old_o (q_old), .q_rd_req_o (q_rd_req)
+    .q_vis_o (q_vis), .q_old_o (q_old), .q_cpl_ok_o (q_cpl_ok), .q_cpl_drop_o (q_cpl_drop), .q_rd_req_o (q_rd_req)
   );
 
   vmsg_eng_ingress #(
-    .NUM_Q(NUM_Q), .AW(AW), .CPL_FIFO_DEPTH(CPL_FIFO_DEPTH)
+    .NUM_Q(NUM_Q), .CPL_FIFO_DEPTH(CPL_FIFO_DEPTH)
   ) u_ingress (
     .clk_i, .rst_ni,
     .s_cpl_valid_i, .s_cpl_ready_o, .s_cpl_queue_i, .s_cpl_id_i, .s_cpl_len_i,
     .fw_push_i (fw_push), .fw_queue_i (fw_queue), .fw_id_i (fw_id), .fw_len_i (fw_len),
     .fw_full_o (fw_full), .fw_count_o (fw_count),
-    .q_en_i (q_en), .q_flush_i (q_flush), .q_used_i (q_used), .q_size_log2_i (q_size_log2),
-    .q_acc_i (q_acc), .q_vis_i (q_vis),
+    .q_cpl_ok_i (q_cpl_ok), .q_cpl_drop_i (q_cpl_drop), .q_acc_i (q_acc),
     .acc_o (acc), .drop_o (drop), .bad_q_o (bad_q),
-    .elem_push_o (elem_push), .elem_data_o (elem_data), .elem_full_i (elem_full),
-    .e_valid_o (e_valid), .e_q_o (e_q), .e_idx_o (e_idx), .e_addr_o (e_addr), .e_ready_i (e_ready)
+    .elem_push_o (elem_push), .elem_data_o (elem_data), .elem_room_i (elem_room),
+    .e_push_o (e_push), .e_q_o (e_q), .e_idx_o (e_idx), .e_room_i (e_room)
   );
 
   logic elem_empty;
@@ -238,11 +252,24 @@ module vmsg_used_engine #(
     .empty_o (elem_empty)
   );
 
+  vmsg_eng_piece #(
+    .NUM_Q(NUM_Q), .AW(AW), .DW(DW), .MAX_BEATS(MAX_BURST_BEATS), .FIFO_DEPTH(META_FIFO_DEPTH)
+  ) u_piece (
+    .clk_i, .rst_ni,
+    .e_push_i (e_push), .e_q_i (e_q), .e_idx_i (e_idx), .e_room_o (e_room),
+    .q_used_i (q_used), .q_size_log2_i (q_size_log2),
+    .p_valid_o (p_valid), .p_q_o (p_q), .p_addr_o (p_addr), .p_words_o (p_words),
+    .p_done_o (p_done), .p_end_o (p_end), .p_cont_o (p_cont), .p_add_o (p_add),
+    .p_beats_o (p_beats), .p_room_o (p_room), .p_ready_i (p_ready)
+  );
+
   vmsg_eng_burst #(
-    .NUM_Q(NUM_Q), .AW(AW), .DW(DW), .MAX_BEATS(MAX_BURST_BEATS), .DESC_FIFO_DEPTH(DESC_FIFO_DEPTH)
+    .NUM_Q(NUM_Q), .AW(AW), .MAX_BEATS(MAX_BURST_BEATS), .DESC_FIFO_DEPTH(DESC_FIFO_DEPTH)
   ) u_burst (
     .clk_i, .rst_ni,
-    .e_valid_i (e_valid), .e_q_i (e_q), .e_idx_i (e_idx), .e_addr_i (e_addr), .e_ready_o (e_ready),
+    .p_valid_i (p_valid), .p_q_i (p_q), .p_addr_i (p_addr), .p_words_i (p_words),
+    .p_done_i (p_done), .p_end_i (p_end), .p_cont_i (p_cont), .p_add_i (p_add),
+    .p_beats_i (p_beats), .p_room_i (p_room), .p_ready_o (p_ready),
     .d_valid_o (d_valid), .d_q_o (d_q), .d_addr_o (d_addr), .d_words_o (d_words),
     .d_beats_o (d_beats), .d_end_o (d_end), .d_adv_o (d_adv), .d_take_i (d_take)
   );
@@ -258,9 +285,9 @@ module vmsg_used_engine #(
     .d_beats_i (d_beats), .d_end_i (d_end), .d_adv_i (d_adv), .d_take_o (d_take),
     .q_flush_i (q_flush),
     .ew_data_i (ew_data), .ew_count_i (ew_count), .ew_pop_o (ew_pop),
-    .ld_o (ld), .ld_q_o (ld_q), .ld_end_o (ld_end), .ld_adv_o (ld_adv),
-    .issue_o (issue), .issue_q_o (issue_q),
-    .b_o (b), .b_q_o (b_q), .b_idx_o (b_idx), .b_ok_o (b_ok), .b_val_o (b_val),
+    .ld_o (ld), .ld_end_o (ld_end), .ld_adv_o (ld_adv),
+    .issue_o (issue), .issue_idx_o (issue_idx),
+    .b_o (b), .b_idx_o (b_idx), .b_ok_o (b_ok), .b_val_o (b_val),
     .b_adv_o (b_adv), .b_addr_o (b_addr),
     .m_axi_awid, .m_axi_awaddr, .m_axi_awlen, .m_axi_awsize, .m_axi_awburst, .m_axi_awlock,
     .m_axi_awcache, .m_axi_awprot, .m_axi_awvalid, .m_axi_awready,
@@ -272,7 +299,7 @@ module vmsg_used_engine #(
     .NUM_Q(NUM_Q), .AW(AW), .DW(DW), .IDW(AXI_ID_W), .RD_OUTSTANDING(RD_OUTSTANDING)
   ) u_rd (
     .clk_i, .rst_ni,
-    .q_rd_req_i (q_rd_req), .q_evidx_i (q_evidx), .q_resetting_i (q_resetting),
+    .q_rd_req_i (q_rd_req), .q_evidx_i (q_evidx), .q_flush_i (q_flush), .q_resetting_i (q_resetting),
     .q_avail_i (q_avail), .q_size_log2_i (q_size_log2), .q_vis_i (q_vis), .q_old_i (q_old),
     .ar_take_o (ar_take), .ar_q_o (ar_q), .r_o (r), .r_q_o (r_q),
     .dec_o (dec), .dec_new_o (dec_new), .dec_notify_o (dec_notify),
@@ -282,16 +309,24 @@ module vmsg_used_engine #(
     .m_axi_rid, .m_axi_rdata, .m_axi_rresp, .m_axi_rlast, .m_axi_rvalid, .m_axi_rready
   );
 
+  // A queue reset clears its event state a cycle after it finished (no notification of the
+  // queue can be decided that soon after).
+  logic [NUM_Q-1:0] q_rst_done_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) q_rst_done_q <= '0;
+    else         q_rst_done_q <= q_rst_done;
+  end
+
   vmsg_eng_evt #(.NUM_Q(NUM_Q)) u_evt (
     .clk_i, .rst_ni,
-    .notify_i (dec && dec_notify), .notify_q_i (r_q), .clear_i (q_rst_done),
+    .notify_i (dec && dec_notify), .notify_q_i (r_q), .clear_i (q_rst_done_q),
     .q_dev_id_i (q_dev_id), .q_vq_i (q_vq),
     .merged_o (merged), .pending_o (evt_pending),
     .evt_valid_o, .evt_ready_i, .evt_dev_id_o, .evt_vq_o
   );
 
   logic unused_top;
-  assign unused_top = ^{elem_empty};
+  assign unused_top = ^{elem_empty, elem_full};
 
 endmodule
 

@@ -16,9 +16,11 @@
 //
 // Timing: every request from the register blocks is registered on entry and
 // the framing check result is registered too, so that neither the register
-// decode nor the check is in series with the mailbox logic. Acks therefore
-// come one cycle after the request at the earliest (the register block allows
-// any latency). The check sees the staged header of the previous cycle; the
+// decode nor the check is in series with the mailbox logic; the acks, errors
+// and read data are registered on the way out, so that the mailbox logic is
+// not in series with the register block's ack and read-back logic either.
+// Acks therefore come two cycles after the request at the earliest, three for
+// window reads (the register block allows any latency). The check sees the staged header of the previous cycle; the
 // AXI4-Lite port's request spacing (at least three cycles from one request
 // to the next) keeps it up to date, which an assertion checks.
 
@@ -338,12 +340,22 @@ module vmsg_mbox
   end
 
   // Writer acks: an accepted commit waits for the zero fill; everything else
-  // answers in the cycle of the (registered) request.
-  assign tx_ctrl_ack_o   = (tx_ctrl_req && !accept_now) || push;
-  assign tx_ctrl_err_o   = reject;
-  assign tx_win_wr_ack_o = tx_win_req && tx_win_we;
-  assign tx_win_rd_ack_o = tx_win_req && !tx_win_we;   // write-only window
-  assign tx_win_err_o    = tx_win_req && (!tx_win_we || !tx_in_range);
+  // answers in the cycle of the (registered) request. Registered on the way out.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      tx_ctrl_ack_o   <= 1'b0;
+      tx_ctrl_err_o   <= 1'b0;
+      tx_win_wr_ack_o <= 1'b0;
+      tx_win_rd_ack_o <= 1'b0;
+      tx_win_err_o    <= 1'b0;
+    end else begin
+      tx_ctrl_ack_o   <= (tx_ctrl_req && !accept_now) || push;
+      tx_ctrl_err_o   <= reject;
+      tx_win_wr_ack_o <= tx_win_req && tx_win_we;
+      tx_win_rd_ack_o <= tx_win_req && !tx_win_we;   // write-only window
+      tx_win_err_o    <= tx_win_req && (!tx_win_we || !tx_in_range);
+    end
+  end
 
   assign tx_count_o      = count_q;
   assign tx_full_o       = (count_q == DEPTH_CNT);
@@ -372,7 +384,8 @@ module vmsg_mbox
   // was none), from the FIFO as it is after this cycle and the event input.
   logic head_free, fifo_avail, evt_avail, evt_take;
   assign head_free  = (head_sel_q == HEAD_NONE) || pop;
-  assign fifo_avail = (count_d != '0);
+  // count_d != 0, without the adder in front of the event handshake
+  assign fifo_avail = push || (count_q > CNT_W'(1)) || (count_q == CNT_W'(1) && !pop_fifo);
   assign evt_avail  = !TO_DEVICE && evt_valid_i;
 
   always_comb begin
@@ -429,13 +442,25 @@ module vmsg_mbox
     endcase
   end
 
-  assign rx_win_rd_ack_o = (rx_rd && !rx_rd_ok) || rd_pend_q;
-  assign rx_win_wr_ack_o = rx_win_req && rx_win_we;     // read-only window
-  assign rx_win_err_o    = rx_win_req && !rx_rd_ok;
-  assign rx_win_rdata_o  = !rd_pend_q ? '0 : rd_evt_q ? evt_word : ram_rdata;
-
-  assign rx_ctrl_ack_o  = rx_ctrl_req;
-  assign rx_ctrl_err_o  = underflow;
+  // Reader acks and read data, registered on the way out (the RAM's output is
+  // slow: nothing follows it in the same cycle).
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      rx_win_rd_ack_o <= 1'b0;
+      rx_win_wr_ack_o <= 1'b0;
+      rx_win_err_o    <= 1'b0;
+      rx_win_rdata_o  <= '0;
+      rx_ctrl_ack_o   <= 1'b0;
+      rx_ctrl_err_o   <= 1'b0;
+    end else begin
+      rx_win_rd_ack_o <= (rx_rd && !rx_rd_ok) || rd_pend_q;
+      rx_win_wr_ack_o <= rx_win_req && rx_win_we;     // read-only window
+      rx_win_err_o    <= rx_win_req && !rx_rd_ok;
+      rx_win_rdata_o  <= !rd_pend_q ? '0 : rd_evt_q ? evt_word : ram_rdata;
+      rx_ctrl_ack_o   <= rx_ctrl_req;
+      rx_ctrl_err_o   <= underflow;
+    end
+  end
   assign rx_popped_o    = pop;
   assign rx_underflow_o = underflow;
   assign rx_msg_irq_o   = push || evt_take;
@@ -557,7 +582,7 @@ module vmsg_mbox
     commit |-> !$past(win_wr || discard || push || kick || fill_q))
     else $error("vmsg_mbox: commit processed with a stale framing check");
   a_ctrl_ack: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    tx_ctrl_ack_o |-> tx_ctrl_req || fill_q)
+    tx_ctrl_ack_o |-> $past(tx_ctrl_req || fill_q))
     else $error("vmsg_mbox: TX_CTRL ack without a request");
   a_fill_progress: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     fill_q && !(&mask_q) |-> ram_we)
@@ -565,6 +590,9 @@ module vmsg_mbox
   a_rx_ack_pending: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     rd_pend_q |-> !rx_win_req && !rx_ctrl_req)
     else $error("vmsg_mbox: reader request while a window read is pending");
+  a_fifo_avail: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    fifo_avail == (count_d != '0))
+    else $error("vmsg_mbox: FIFO availability out of step with the count");
   a_kick_not_push: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     !(kick && push))
     else $error("vmsg_mbox: doorbell and push in one cycle");

@@ -245,6 +245,9 @@ async def test_id_caps(dut):
         # read-only registers refuse writes; holes answer SLVERR
         assert await port.write(ID, 0) == SLVERR
         assert await port.rd(ID) == ID_MAGIC
+        # counters are read-only: a write answers SLVERR and leaves the count alone
+        assert await port.write(TX_ACCEPTED, 5) == SLVERR
+        assert await port.rd(TX_ACCEPTED) == 0
         assert (await port.read(0x00C))[1] == SLVERR
         assert await port.write(0x00C, 1) == SLVERR
         assert (await port.read(0x0F0))[1] == SLVERR
