@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-w", type=int, default=64)
     ap.add_argument("--only", default="", help="run scenarios whose name contains this")
     ap.add_argument("--completions", type=int, default=N)
+    ap.add_argument("--no-speed", action="store_true", help="skip the simulation-speed figures")
     a = ap.parse_args(argv)
     cfg = config(a.data_w)
     results = []
@@ -76,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{res['idx_writes_per_completion']:>8.4f} idx/cpl  "
               f"notif {res['notifications_sent']:>5}/{res['notifications_required']:<5} "
               f"lat {res['latency_cycles']:>6.1f}  ({res['wall_s']} s)", flush=True)
+    speed = [] if a.no_speed else sim_speed()
     REPORTS.mkdir(parents=True, exist_ok=True)
     out = REPORTS / "bench.json"
-    out.write_text(json.dumps({"engine": {"NUM_Q": NUM_Q, "AXI_DATA_W": a.data_w}, "scenarios": results}, indent=1))
+    out.write_text(json.dumps({"engine": {"NUM_Q": NUM_Q, "AXI_DATA_W": a.data_w}, "scenarios": results,
+                               "simulation_speed": speed}, indent=1))
     print()
     hdr = f"{'scenario':<22} {'queues':>6} {'lat':>4} {'evidx':>5} {'cpl/clk':>8} {'idx/cpl':>8} {'sent':>6} {'req':>6} {'lat(clk)':>8}"
     print(hdr)
@@ -90,8 +93,45 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['name']:<22} {r['queues']:>6} {r['latency']:>4} {str(r['event_idx']):>5} "
               f"{r['completions_per_cycle']:>8.3f} {r['idx_writes_per_completion']:>8.4f} "
               f"{r['notifications_sent']:>6} {r['notifications_required']:>6} {r['latency_cycles']:>8.1f}")
+    if speed:
+        print("\nsimulation speed (vmsg_periph, default parameters):")
+    width = max((len(row["name"]) for row in speed), default=0)
+    for row in (r for r in speed if not r.get("failed")):
+        print(f"  {row['name']:<{width}} {row['cycles_per_s']:>12,.0f} cycles/s  ({row['cycles']:,} cycles in {row['wall_s']:.1f} s)")
     print(f"\nwritten: {out}")
-    return 1 if any(r.get("failed") for r in results) else 0
+    return 1 if any(r.get("failed") for r in results + speed) else 0
+
+
+SPEED_TESTS = [("vmsg.tests.io", "BlkIoTest"), ("vmsg.tests.system", "RandomSystemTest")]
+
+
+def sim_speed() -> list[dict]:
+    """Simulated cycles per wall-clock second: the bare Verilated model (clock in C++, no
+    Python activity) against full testbench runs (pyuvm, models, checkers)."""
+    from . import configs
+
+    cfg = configs.periph("msg64")
+    rows = []
+    d = RUNS / "bench-speed-bare"
+    r = hdl.run(cfg, "vmsg.tests.simspeed", "bench_bare_clock", d, seed=1)
+    if r.passed and (d / "speed.json").exists():
+        rows.append({"name": "bare model (clock only)", **json.loads((d / "speed.json").read_text())})
+    else:
+        print(f"simulation speed, bare model: FAILED ({d / 'sim.log'})", file=sys.stderr)
+        rows.append({"name": "bare model (clock only)", "failed": True})
+    for module, test in SPEED_TESTS:
+        d = RUNS / f"bench-speed-{test}"
+        t0 = time.time()
+        r = hdl.run(cfg, module, test, d, seed=1)
+        wall = time.time() - t0
+        if r.passed:
+            cycles = int(r.sim_time_ns // 10)
+            rows.append({"name": f"testbench: {test} (incl. start-up)", "cycles": cycles, "wall_s": wall,
+                         "cycles_per_s": cycles / wall})
+        else:
+            print(f"simulation speed, {test}: FAILED ({d / 'sim.log'})", file=sys.stderr)
+            rows.append({"name": f"testbench: {test}", "failed": True})
+    return rows
 
 
 if __name__ == "__main__":
