@@ -75,7 +75,7 @@ synth: gen
 	$(PY) -m pip install -q -e '.[pnr]'
 	$(PY) -m vmsgsim.synth
 
-## bench     engine benchmark: prints a table, writes build/reports/bench.json
+## bench     engine benchmark and simulation speed: prints tables, writes build/reports/bench.json
 bench: gen
 	$(PY) -m vmsgsim.bench
 

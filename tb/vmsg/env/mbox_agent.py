@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pyuvm import ConfigDB, uvm_agent, uvm_analysis_port, uvm_driver, uvm_monitor, uvm_sequence_item, uvm_sequencer
 
-from ..bfm.axil import OKAY, AxilPortBfm, AxilTxn
+from ..bfm.axil import FLUSHED, OKAY, AxilPortBfm, AxilTxn
 from ..regmap import load as load_regmap
 
 
@@ -41,7 +41,7 @@ class MboxItem(uvm_sequence_item):
         self.nwords = nwords        # SEND: words to write (None: up to the last non-zero word)
         self.keep = keep            # SEND refused: keep the staged message (default: DISCARD it, so that
                                     # no byte of it can reach the next sender's message)
-        self.resp = OKAY            # READ/WRITE: bus response; SEND: commit response; RECV: pop response
+        self.resp = OKAY            # READ/WRITE: bus response; SEND: commit response; RECV: pop response; FLUSHED: cut by a reset
         self.error_code = 0         # SEND refused: TX_ERROR.CODE
         self.empty = False          # RECV: nothing was waiting
         self.head_len = 0           # RECV: RX_STATUS.HEAD_LEN
@@ -118,10 +118,14 @@ class MboxDriver(uvm_driver):
             nwords = item.nwords
         base = regs.addr("TX_MSG")
         padded = slot.ljust(nwords * 4, b"\0")
+        # An access cut by a reset ends the item: the rest of it (commit included) must not reach
+        # the peripheral after the reset (the BFM would issue it once the reset is released).
         for w in range(nwords):
-            await self.bfm.write(base + 4 * w, int.from_bytes(padded[4 * w:4 * w + 4], "little"))
+            if await self.bfm.write(base + 4 * w, int.from_bytes(padded[4 * w:4 * w + 4], "little")) == FLUSHED:
+                item.resp = FLUSHED
+                return
         item.resp = await self.bfm.write(regs.addr("TX_CTRL"), regs.value("TX_CTRL", COMMIT=1))
-        if item.resp != OKAY:
+        if item.resp not in (OKAY, FLUSHED):
             err, _ = await self.bfm.read(regs.addr("TX_ERROR"))
             item.error_code = regs.get("TX_ERROR", "CODE", err)
             if not item.keep:
@@ -129,7 +133,10 @@ class MboxDriver(uvm_driver):
 
     async def _recv(self, item: MboxItem) -> None:
         regs = self.regs
-        status, _ = await self.bfm.read(regs.addr("RX_STATUS"))
+        status, resp = await self.bfm.read(regs.addr("RX_STATUS"))
+        if resp == FLUSHED:
+            item.resp = FLUSHED
+            return
         if regs.get("RX_STATUS", "EMPTY", status):
             item.empty = True
             return
@@ -137,7 +144,10 @@ class MboxDriver(uvm_driver):
         base = regs.addr("RX_MSG")
         words = []
         for w in range((item.head_len + 3) // 4):
-            data, _ = await self.bfm.read(base + 4 * w)
+            data, resp = await self.bfm.read(base + 4 * w)
+            if resp == FLUSHED:  # no POP after a reset
+                item.resp = FLUSHED
+                return
             words.append(data.to_bytes(4, "little"))
         item.slot = b"".join(words).ljust(self.msg_size, b"\0")[: self.msg_size]
         item.resp = await self.bfm.write(regs.addr("RX_CTRL"), regs.value("RX_CTRL", POP=1))
