@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 from . import hdl
 from .paths import REPORTS, RUNS
@@ -121,13 +122,14 @@ def sim_speed() -> list[dict]:
         rows.append({"name": "bare model (clock only)", "failed": True})
     for module, test in SPEED_TESTS:
         d = RUNS / f"bench-speed-{test}"
-        t0 = time.time()
         r = hdl.run(cfg, module, test, d, seed=1)
-        wall = time.time() - t0
         if r.passed:
+            # the test's own real time as cocotb measured it (no process start-up, no build)
+            tc = ET.parse(r.results_xml).getroot().find(".//testcase")
+            wall = float(tc.get("time")) if tc is not None else 0.0
             cycles = int(r.sim_time_ns // 10)
-            rows.append({"name": f"testbench: {test} (incl. start-up)", "cycles": cycles, "wall_s": wall,
-                         "cycles_per_s": cycles / wall})
+            rows.append({"name": f"testbench: {test}", "cycles": cycles, "wall_s": wall,
+                         "cycles_per_s": cycles / wall if wall else 0.0})
         else:
             print(f"simulation speed, {test}: FAILED ({d / 'sim.log'})", file=sys.stderr)
             rows.append({"name": f"testbench: {test}", "failed": True})

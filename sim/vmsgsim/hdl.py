@@ -157,6 +157,7 @@ def run(
 
     build(cfg)
     setup_verilator()
+    test_dir = Path(test_dir).resolve()  # the simulator runs in test_dir: a relative path would nest
     test_dir.mkdir(parents=True, exist_ok=True)
     for p in (str(TB), str(ROOT / "sim"), *pythonpath):
         if p not in sys.path:

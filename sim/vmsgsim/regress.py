@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=BUILD / "regress")
     ap.add_argument("--reports", type=Path, default=REPORTS)
     a = ap.parse_args(argv)
-    return run_regression(a.testlist, a.profile, a.seeds, a.jobs, a.tests, a.out, a.reports)
+    return run_regression(a.testlist, a.profile, a.seeds, a.jobs, a.tests, a.out.resolve(), a.reports.resolve())
 
 
 if __name__ == "__main__":
