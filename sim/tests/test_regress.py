@@ -83,3 +83,16 @@ def test_printed_command_reproduces_with_waves(regression):
     assert failing["first_error"] in log
     ok = _rerun(passing["rerun"])
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_relative_output_folders(tmp_path):
+    """--out / --reports given relative to the caller's folder: each run's results land in
+    <out>/<test>/seed-<n>/ (not nested under the run folder) and are read back."""
+    r = subprocess.run([sys.executable, "-m", "vmsgsim.regress", "--testlist", str(FIXTURE), "--seeds", "3",
+                        "--jobs", "2", "--out", "out", "--reports", "rep"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    report = json.loads((tmp_path / "rep" / "regress.json").read_text())
+    truth = _failed_runs(tmp_path / "out")
+    assert len(list((tmp_path / "out").glob("seed_sum-fixture/seed-*/results.xml"))) == 3, r.stdout + r.stderr
+    assert {x["seed"] for x in report["runs"] if not x["passed"]} == truth
+    assert r.returncode == (1 if truth else 0)
