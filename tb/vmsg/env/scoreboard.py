@@ -38,8 +38,12 @@ class MailboxScoreboard(uvm_subscriber):
         self.stats = {"accepted": 0, "rejected": 0, "delivered": 0, "doorbells": 0, "engine_events": 0, "underflows": 0}
         self.pending_db: dict[int, bool] = {}
         self.last_db_data: dict[int, int] = {}
-        self.unobserved_kicks: dict[int, float] = {}
-        self.phantom_bits: dict[int, float] = {}
+        # doorbell -> (start, end) of the oldest kick the device side has not seen pending yet
+        self.unobserved_kicks: dict[int, tuple[float, float]] = {}
+        # doorbell -> (start, end) of a DB_PENDING read that saw the bit with no kick known
+        self.phantom_bits: dict[int, tuple[float, float]] = {}
+        # doorbell -> start of the latest DB_PENDING read that saw the bit set
+        self.seen_pending: dict[int, float] = {}
         self.reject_pred: dict[str, int] = {}
         self._overfull = 0  # commits accepted while the scoreboard counted a full FIFO
         self.allow_leftover = False      # a test may end with messages still queued
@@ -156,21 +160,25 @@ class MailboxScoreboard(uvm_subscriber):
         p = h.dev_id * self.num_vqs + vq
         self.pending_db[p] = True
         self.last_db_data[p] = int.from_bytes(ev.slot[10:14], "little")
-        self.unobserved_kicks.setdefault(p, ev.time_ns)
+        # A read that began after this commit began and saw the bit has seen this kick, even
+        # if it completed before the commit's response (the bit is set before the B response).
         self.phantom_bits.pop(p, None)
+        if self.seen_pending.get(p, -1.0) < ev.start_ns:
+            self.unobserved_kicks.setdefault(p, (ev.start_ns, ev.time_ns))
 
     def _on_db_read(self, ev: MboxEvent) -> None:
         for bit in range(32):
             p = ev.code * 32 + bit
             if ev.value >> bit & 1:
+                self.seen_pending[p] = max(self.seen_pending.get(p, -1.0), ev.start_ns)
                 if not self.pending_db.get(p):
                     # Possibly a kick whose response is still in flight: resolved by the kick.
-                    self.phantom_bits.setdefault(p, ev.time_ns)
-                elif p in self.unobserved_kicks and self.unobserved_kicks[p] <= ev.start_ns:
+                    self.phantom_bits.setdefault(p, (ev.start_ns, ev.time_ns))
+                elif p in self.unobserved_kicks and self.unobserved_kicks[p][0] <= ev.start_ns:
                     del self.unobserved_kicks[p]
-            elif self.pending_db.get(p) and self.unobserved_kicks.get(p, ev.start_ns + 1) <= ev.start_ns:
+            elif self.pending_db.get(p) and p in self.unobserved_kicks and self.unobserved_kicks[p][1] <= ev.start_ns:
                 self.error(f"doorbell {p} (dev {p // self.num_vqs} vq {p % self.num_vqs}) was kicked at "
-                           f"{self.unobserved_kicks[p]}ns but DB_PENDING reads 0 at {ev.time_ns}ns")
+                           f"{self.unobserved_kicks[p][1]}ns but DB_PENDING reads 0 at {ev.time_ns}ns")
 
     def _on_db_clear(self, ev: MboxEvent) -> None:
         for bit in range(32):
@@ -191,6 +199,7 @@ class MailboxScoreboard(uvm_subscriber):
         self.last_db_data.clear()
         self.unobserved_kicks.clear()
         self.phantom_bits.clear()
+        self.seen_pending.clear()
         self.reject_pred.clear()
         self._overfull = 0
 
@@ -202,9 +211,9 @@ class MailboxScoreboard(uvm_subscriber):
                 if q:
                     out.append(f"{len(q)} {d} message(s) accepted and never delivered, first at {q[0].time_ns}ns")
         if self.require_db_observed:
-            for p, t in self.unobserved_kicks.items():
+            for p, (_, t) in self.unobserved_kicks.items():
                 out.append(f"doorbell {p} kicked at {t}ns was never seen pending by the device side")
-        for p, t in self.phantom_bits.items():
+        for p, (_, t) in self.phantom_bits.items():
             out.append(f"doorbell {p} read as pending at {t}ns without any kick")
         if self._overfull:
             out.append("a commit was accepted while the FIFO held DEPTH messages")
