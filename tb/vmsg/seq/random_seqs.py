@@ -214,7 +214,9 @@ class DeviceSideSeq(uvm_sequence):
                     assert ok, f"hot-plugged dev {rec.dev_num} never probed"
                     sample_op("hotplug", rec.kind)
                     seq = DeviceOpsSeq(f"ops{rec.dev_num}", t, rec, random.randint(2, 6))
-                    self.ops_seqs.append(cocotb.start_soon(seq.start()))
+                    task = cocotb.start_soon(seq.start())
+                    self.ops_seqs.append(task)
+                    t.tasks.append(task)  # a peripheral reset stops it with the rest of the traffic
             elif present and len(present) > 1:
                 rec = random.choice(present)
                 async with rec.lock:
