@@ -127,7 +127,7 @@ def sim_speed() -> list[dict]:
             # the test's own real time as cocotb measured it (no process start-up, no build)
             tc = ET.parse(r.results_xml).getroot().find(".//testcase")
             wall = float(tc.get("time")) if tc is not None else 0.0
-            cycles = int(r.sim_time_ns // 10)
+            cycles = int(r.sim_time_ns // hdl.CLK_NS)
             rows.append({"name": f"testbench: {test}", "cycles": cycles, "wall_s": wall,
                          "cycles_per_s": cycles / wall if wall else 0.0})
         else:

@@ -24,6 +24,7 @@ from .tools import setup_verilator
 # Order matters for packages: generated register packages, then the project
 # package, then modules (order-free).
 RTL_DIRS = ("common", "mailbox", "doorbell", "engine")
+CLK_NS = 10  # the testbench clock period (CLK_PERIOD_NS in tb/vmsg/tests/base.py)
 LINT_WAIVERS = RTL / "lint" / "generated.vlt"
 
 

@@ -40,7 +40,6 @@ PROFILES = {
     "ci": (2, 0),           # make test: the random tests over two fresh seeds (pytest ran the rest)
     "nightly": (50, 1),
 }
-CLK_NS = 10
 # The first line that says what went wrong: a logged error, an exception
 # message, or a Verilator assertion / $fatal.
 _ERR = re.compile(r"(\s(ERROR|CRITICAL)\s|^\s*[A-Za-z_.]*(Error|Exception|Failure): |%Error|%Fatal|Assertion failed)")
@@ -137,7 +136,7 @@ def execute(job: Job, local: dict, out: Path, testlist: Path) -> Outcome:
         passed, failures, sim_ns = res.passed, res.failures, res.sim_time_ns
     except Exception as exc:  # a crash of the flow is a failed run, not a crashed regression
         passed, failures, sim_ns = False, [f"{type(exc).__name__}: {exc}"], 0.0
-    return Outcome(job.test, job.config, job.seed, passed, round(time.monotonic() - t0, 2), int(sim_ns // CLK_NS),
+    return Outcome(job.test, job.config, job.seed, passed, round(time.monotonic() - t0, 2), int(sim_ns // hdl.CLK_NS),
                    "" if passed else first_error(run_dir, failures), str(run_dir), rerun_command(job, testlist))
 
 

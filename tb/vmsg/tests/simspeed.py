@@ -15,17 +15,19 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Timer
 
+from .base import CLK_PERIOD_NS
+
 CYCLES = int(os.environ.get("VMSG_BARE_CYCLES", "2000000"))
 
 
 @cocotb.test()
 async def bench_bare_clock(dut):
-    Clock(dut.clk_i, 10, unit="ns").start()
+    Clock(dut.clk_i, CLK_PERIOD_NS, unit="ns").start()
     dut.rst_ni.value = 0
     await ClockCycles(dut.clk_i, 5)
     dut.rst_ni.value = 1
     t0 = time.perf_counter()
-    await Timer(CYCLES * 10, unit="ns")
+    await Timer(CYCLES * CLK_PERIOD_NS, unit="ns")
     wall = time.perf_counter() - t0
     out = os.path.join(os.environ.get("VMSG_RUN_DIR", "."), "speed.json")
     with open(out, "w") as fh:
