@@ -1,7 +1,19 @@
 """Constants of the virtio-msg wire format (revision 1) and of the virtio core.
 
-The first half mirrors include/uapi/linux/virtio_msg.h of the RFC transport; the second half
-holds the virtio 1.x values (device status, feature bits, ring flags) the models need.
+The first half mirrors include/uapi/linux/virtio_msg.h, the second half holds the virtio 1.x
+values (device status, feature bits, ring flags) the models need.
+
+Two wire formats exist and the codec speaks both (`HdrFormat`):
+
+- `HdrFormat.SEED6`, the default everywhere: the July 2025 RFC transport's 6-byte header
+  {type, msg_id, dev_id, msg_size}; a driver refuses a bus whose message size is below 44.
+- `HdrFormat.HDR8`: the 8-byte header {type, msg_id, dev_num, token, msg_size} of the
+  specification draft and of the 2026 Linaro kernel tree (also QEMU's, OP-TEE's and Xen's).
+  That kernel refuses a bus below 50 bytes; QEMU's header caps a message at 48 (8 + 40).
+
+Both formats carry revision 1: the revision number does not tell them apart, the bus must
+say which header it uses. The names without a format prefix (HEADER_SIZE, MIN_SIZE) are the
+seed's and stay so; the 8-byte values have HDR8_ names and `HdrFormat` properties.
 """
 from __future__ import annotations
 
@@ -12,6 +24,65 @@ HEADER_SIZE = 6                  # type u8, msg_id u8, dev_id u16, msg_size u16
 MIN_SIZE = 44                    # VIRTIO_MSG_MIN_SIZE: smallest bus message size a driver accepts
 MAX_SIZE = 65536                 # VIRTIO_MSG_MAX_SIZE
 REVISION_1 = 1                   # VIRTIO_MSG_REVISION_1
+
+# --- the 8-byte header (specification draft, 2026 kernel tree) --------------------------------
+HDR8_HEADER_SIZE = 8             # type u8, msg_id u8, dev_num u16, token u16, msg_size u16
+HDR8_MIN_SIZE = 50               # the 2026 kernel's VIRTIO_MSG_MIN_SIZE (largest fixed message 48 < 50)
+HDR8_QEMU_MAX_SIZE = 48          # QEMU's virtio-msg maximum message: 8-byte header + 40-byte payload
+
+
+class HdrFormat(IntEnum):
+    """Which virtio-msg header a bus speaks. The value is an index (0 the seed's, 1 the 8-byte
+    one), not a size: use `header_size`."""
+    SEED6 = 0
+    HDR8 = 1
+
+    @property
+    def header_size(self) -> int:
+        return HDR8_HEADER_SIZE if self is HdrFormat.HDR8 else HEADER_SIZE
+
+    @property
+    def min_size(self) -> int:
+        """Smallest bus message size the kernel transport of this format accepts."""
+        return HDR8_MIN_SIZE if self is HdrFormat.HDR8 else MIN_SIZE
+
+    @property
+    def has_token(self) -> bool:
+        return self is HdrFormat.HDR8
+
+    @property
+    def kernel_counts_flexible(self) -> bool:
+        """Whether this format's kernel transport counts the flexible data of SET_DRV_FEATURES
+        and SET_CONFIG in msg_size: the seed does not (its quirk), the 2026 tree does."""
+        return self is HdrFormat.HDR8
+
+    @property
+    def accepts_rfc_sizing(self) -> bool:
+        """The decoder's default: accept data beyond msg_size in those two requests (the seed's
+        quirk) in SEED6, refuse it in HDR8, where msg_size is the whole message."""
+        return self is HdrFormat.SEED6
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: "HdrFormat | int | str") -> "HdrFormat":
+        """A format from an enum, its index, its name or a label ("seed6", "hdr8", "6", "8")."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            text = value.strip().lower()
+            aliases = {"seed6": cls.SEED6, "seed": cls.SEED6, "6": cls.SEED6,
+                       "hdr8": cls.HDR8, "8": cls.HDR8}
+            if text in aliases:
+                return aliases[text]
+            raise ValueError(f"unknown header format {value!r} (seed6 or hdr8)")
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"unknown header format {value!r} (0 seed6, 1 hdr8)") from None
+
 
 TYPE_REQUEST = 0 << 0
 TYPE_RESPONSE = 1 << 0

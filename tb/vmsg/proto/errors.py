@@ -1,4 +1,6 @@
-"""Exceptions of the codec: every way a buffer can fail to be a valid virtio-msg message."""
+"""Exceptions of the codec: every way a buffer can fail to be a valid virtio-msg message.
+
+Every one is a ProtocolError; the same classes serve both header formats."""
 from __future__ import annotations
 
 
@@ -15,7 +17,7 @@ class MsgSizeError(ProtocolError):
 
 
 class ReservedTypeBitsError(ProtocolError):
-    """Type bits 7:2 are not zero."""
+    """Type bits 7:2 are not zero (where the format's receiver or sender refuses them)."""
 
 
 class UnknownMessageIdError(ProtocolError):
@@ -28,3 +30,19 @@ class PayloadTooShortError(ProtocolError):
 
 class FieldRangeError(ProtocolError):
     """A num/size field asks for more data than fits, or a field value does not fit its width."""
+
+
+class TokenError(ProtocolError):
+    """A token the format cannot carry, or one the rules forbid (an event's token is 0)."""
+
+
+class ResponseMismatchError(ProtocolError):
+    """A response does not answer the request it is matched with (kind, msg_id or dev_id)."""
+
+
+class TokenMismatchError(ResponseMismatchError, TokenError):
+    """A response's token is not its request's (the response carries the request's token)."""
+
+
+class BusSizeError(MsgSizeError):
+    """A bus's message size (or revision) that the kernel transport of the format refuses."""

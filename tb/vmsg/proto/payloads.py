@@ -3,6 +3,18 @@
 Every class holds the wire fields exactly as they are, including the count fields (num, size)
 of a flexible array: decoding takes the array length from them, encoding checks that the data
 matches them. Constructors such as `SetFeatures.from_words` fill both consistently.
+
+The payloads are the same in both header formats except two. In the 8-byte format (2026
+kernel tree, specification draft) SET_VQUEUE and the GET_VQUEUE response have a reserved le32
+after `size`, so the three le64 addresses sit at payload offsets 16, 24, 32 (40-byte payload)
+instead of 12, 20, 28 (36 bytes): `SetVqueue8` and `GetVqueueResp8`. They subclass the seed's
+classes (same fields, same positional order, `reserved` last and 0 by default), so code that
+reads the fields works with either; `for_format` converts between the two layouts, and
+`Message.make` / `Message.encode` do it for you.
+
+Later revisions of the draft changed further payloads (a UUID in the device info, 64-bit
+shared-memory fields, SET_VQUEUE flags); the codec follows the 2026 kernel tree, which keeps
+the seed's layouts apart from the two above.
 """
 from __future__ import annotations
 
@@ -10,7 +22,7 @@ import struct
 from dataclasses import dataclass, fields
 from typing import ClassVar, Iterable, TypeVar
 
-from .constants import EVENT_AVAIL_OFFSET_MASK, EVENT_AVAIL_WRAP_SHIFT
+from .constants import EVENT_AVAIL_OFFSET_MASK, EVENT_AVAIL_WRAP_SHIFT, HdrFormat
 from .errors import FieldRangeError, ShortBufferError
 
 P = TypeVar("P", bound="Payload")
@@ -31,6 +43,10 @@ class Payload:
     (the field named by FLEX) whose length the fixed fields determine (flex_size)."""
     FORMAT: ClassVar[str] = "<"
     FLEX: ClassVar[str | None] = None
+    # Wire order of the fixed fields when it is not the dataclass field order.
+    WIRE_ORDER: ClassVar[tuple[str, ...] | None] = None
+    # Fixed fields that are sent as zero (Message.encode with check=True refuses others).
+    RESERVED: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def fixed_size(cls) -> int:
@@ -38,7 +54,17 @@ class Payload:
 
     @classmethod
     def _fixed_names(cls) -> list[str]:
+        if cls.WIRE_ORDER is not None:
+            return list(cls.WIRE_ORDER)
         return [f.name for f in fields(cls) if f.name != cls.FLEX]
+
+    def check_reserved(self) -> None:
+        """Raise FieldRangeError if a reserved field is not zero."""
+        for name in self.RESERVED:
+            if getattr(self, name):
+                raise FieldRangeError(
+                    f"{type(self).__name__}: reserved field {name} is 0x{getattr(self, name):x}, "
+                    "it is sent as zero")
 
     def flex_size(self) -> int:
         """Bytes of the flexible array as the count field says (0 without one)."""
@@ -228,7 +254,8 @@ class GetVqueue(Payload):
 
 @dataclass
 class GetVqueueResp(Payload):
-    # The addresses sit at payload offsets 12, 20, 28 (not 8-byte aligned) in revision 1.
+    # The seed's layout: the addresses sit at payload offsets 12, 20, 28 (not 8-byte aligned);
+    # the 8-byte format's is GetVqueueResp8.
     FORMAT: ClassVar[str] = "<IIIQQQ"
     index: int = 0
     max_size: int = 0
@@ -247,6 +274,51 @@ class SetVqueue(Payload):
     descriptor_addr: int = 0
     driver_addr: int = 0
     device_addr: int = 0
+
+
+@dataclass
+class GetVqueueResp8(GetVqueueResp):
+    """GET_VQUEUE response of the 8-byte format: index, max_size, size, reserved, then the
+    addresses at payload offsets 16, 24, 32 (40 bytes)."""
+    FORMAT: ClassVar[str] = "<IIIIQQQ"
+    WIRE_ORDER: ClassVar[tuple[str, ...] | None] = (
+        "index", "max_size", "size", "reserved", "descriptor_addr", "driver_addr", "device_addr")
+    RESERVED: ClassVar[tuple[str, ...]] = ("reserved",)
+    reserved: int = 0
+
+
+@dataclass
+class SetVqueue8(SetVqueue):
+    """SET_VQUEUE of the 8-byte format: index, unused, size, reserved, then the addresses at
+    payload offsets 16, 24, 32 (40 bytes)."""
+    FORMAT: ClassVar[str] = "<IIIIQQQ"
+    WIRE_ORDER: ClassVar[tuple[str, ...] | None] = (
+        "index", "unused", "size", "reserved", "descriptor_addr", "driver_addr", "device_addr")
+    RESERVED: ClassVar[tuple[str, ...]] = ("reserved",)
+    reserved: int = 0
+
+
+# seed layout -> 8-byte layout
+_HDR8_LAYOUTS: dict[type, type] = {GetVqueueResp: GetVqueueResp8, SetVqueue: SetVqueue8}
+_SEED6_LAYOUTS: dict[type, type] = {v: k for k, v in _HDR8_LAYOUTS.items()}
+
+
+def for_format(payload: P, fmt: HdrFormat | int | str) -> P:
+    """The payload in the layout of the header format: a seed SetVqueue / GetVqueueResp
+    becomes its 8-byte sibling (reserved 0) in HDR8 and back in SEED6; every other payload is
+    returned as it is. Raises FieldRangeError when an 8-byte one with a nonzero reserved word
+    is asked for in the seed layout, which has no room for it."""
+    fmt = HdrFormat.parse(fmt)
+    target = (_HDR8_LAYOUTS if fmt is HdrFormat.HDR8 else _SEED6_LAYOUTS).get(type(payload))
+    if target is None:
+        return payload
+    if fmt is HdrFormat.HDR8:
+        return target(**{f.name: getattr(payload, f.name) for f in fields(payload)}, reserved=0)
+    if payload.reserved:
+        raise FieldRangeError(
+            f"{type(payload).__name__}: reserved 0x{payload.reserved:x} has no place in the "
+            "6-byte format's layout")
+    return target(**{f.name: getattr(payload, f.name) for f in fields(target)})
 
 
 @dataclass
