@@ -25,7 +25,7 @@ import struct
 from dataclasses import dataclass, field
 
 from .constants import HEADER_SIZE, TYPE_BUS, TYPE_RESERVED_MASK, TYPE_RESPONSE, HdrFormat
-from .errors import FieldRangeError, ReservedTypeBitsError, ShortBufferError
+from .errors import FieldRangeError, ReservedTypeBitsError, ShortBufferError, TokenError
 
 _HEADER = struct.Struct("<BBHH")
 _HEADER8 = struct.Struct("<BBHHH")
@@ -72,7 +72,7 @@ class Header:
             if self.fmt is HdrFormat.HDR8:
                 return _HEADER8.pack(self.type, self.msg_id, self.dev_id, self.token, self.msg_size)
             if self.token:
-                raise FieldRangeError(
+                raise TokenError(
                     f"token 0x{self.token:04x}: the 6-byte header has no token field (use HdrFormat.HDR8)")
             return _HEADER.pack(self.type, self.msg_id, self.dev_id, self.msg_size)
         except struct.error as exc:
