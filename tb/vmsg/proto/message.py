@@ -14,9 +14,9 @@ format (`msg.fmt`), encode follows it. What differs in HDR8:
   token, and `check_response` says whether a response answers a request, token included;
 - SET_VQUEUE and the GET_VQUEUE response use the aligned 40-byte layouts (payloads.SetVqueue8,
   payloads.GetVqueueResp8); a seed-layout payload given to make/encode is converted;
-- the decoder's defaults follow the draft: reserved type bits are ignored (cleared), data
-  beyond msg_size is refused (the 2026 kernel counts the flexible data), a bus message must
-  have dev_num 0; each default can be overridden per call;
+- the decoder follows the draft: reserved type bits are ignored (cleared; strict_type=True
+  refuses them), data beyond msg_size is refused (the 2026 kernel counts the flexible data;
+  allow_rfc_sizing=True accepts it), a bus message with dev_num other than 0 is refused;
 - with check=True, encode refuses reserved type bits, a nonzero reserved payload word, a
   nonzero event token and a bus message with dev_num other than 0 (check=False builds them).
 
