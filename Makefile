@@ -8,8 +8,9 @@ VENV        := $(BUILD)/venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 APT_STAMP   := $(BUILD)/.apt-ok
-# liblz4-dev: FST waveforms; verilator: only for its verilator_coverage; lcov: genhtml.
-APT_PKGS    := liblz4-dev verilator lcov
+# liblz4-dev: FST waveforms; verilator: only for its verilator_coverage; lcov: genhtml;
+# gtkwave (fst2vcd, and the viewer) and xvfb: the waveform view, its test and its PNG.
+APT_PKGS    := liblz4-dev verilator lcov gtkwave xvfb
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS        ?= $(shell nproc)
 TESTS       ?=
@@ -18,10 +19,11 @@ SEEDS       ?= 3
 PROFILE     ?= quick
 TEST        ?=
 SEED        ?=
+PNG         ?= 0
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup gen sim test unit lint docs synth bench regress nightly cov waves clean
+.PHONY: help setup gen sim test unit lint docs synth bench regress nightly cov waves waves-png clean
 
 help:
 	@sed -n 's/^## //p' Makefile
@@ -29,7 +31,7 @@ help:
 ## setup     create build/venv, install Python and Debian packages
 setup: $(STAMP) $(APT_STAMP)
 
-$(APT_STAMP):
+$(APT_STAMP): Makefile
 	@mkdir -p $(BUILD)
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -91,9 +93,14 @@ nightly: gen
 cov: gen
 	$(PY) -m vmsgsim.cov
 
-## waves     rerun one test and seed with an FST waveform: make waves TEST=<name> SEED=<n>
+## waves     rerun one test and seed with an FST waveform and its GTKWave view:
+##           make waves TEST=<name> SEED=<n> [PNG=1] (PNG=1: the view as a picture, headless)
 waves: gen
-	$(PY) -m vmsgsim.cli waves --test '$(TEST)' --seed '$(SEED)'
+	$(PY) -m vmsgsim.cli waves --test '$(TEST)' --seed '$(SEED)' --png '$(PNG)'
+
+## waves-png make waves with PNG=1: <run folder>/waves.png next to the dump
+waves-png: PNG := 1
+waves-png: waves
 
 ## clean     remove build/ (the virtual environment too)
 clean:

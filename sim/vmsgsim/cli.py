@@ -2,7 +2,7 @@
 
     python -m vmsgsim.cli sim   [--tests PATTERN] [--waves 0|1] [--jobs N]
     python -m vmsgsim.cli test  [--jobs N]
-    python -m vmsgsim.cli waves --test NAME[-CONFIG] --seed N
+    python -m vmsgsim.cli waves --test NAME[-CONFIG] --seed N [--png 0|1]
 """
 
 from __future__ import annotations
@@ -54,11 +54,11 @@ def cmd_test(a) -> int:
 
 def cmd_waves(a) -> int:
     if not a.test:
-        print("usage: make waves TEST=<test>[-<config>] SEED=<n>", file=sys.stderr)
+        print("usage: make waves TEST=<test>[-<config>] SEED=<n> [PNG=1]", file=sys.stderr)
         return 2
     from . import regress
 
-    return regress.rerun(a.test, int(a.seed) if a.seed not in (None, "") else None, waves=True)
+    return regress.rerun(a.test, int(a.seed) if a.seed not in (None, "") else None, waves=True, png=bool(a.png))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     w = sub.add_parser("waves")
     w.add_argument("--test", default="")
     w.add_argument("--seed", default="")
+    w.add_argument("--png", type=int, default=0, help="1: also render the view into <run folder>/waves.png")
     a = ap.parse_args(argv)
     (BUILD / "reports").mkdir(parents=True, exist_ok=True)
     return {"sim": cmd_sim, "test": cmd_test, "waves": cmd_waves}[a.cmd](a)

@@ -223,8 +223,10 @@ def run_regression(testlist: Path, profile: str, seeds: int, jobs: int, pattern:
     return 0 if all(o.passed for o in outcomes) else 1
 
 
-def rerun(run_name: str, seed: int | None, waves: bool = True, testlist: Path | None = None) -> int:
-    """Rerun one test on one configuration and seed, with an FST waveform."""
+def rerun(run_name: str, seed: int | None, waves: bool = True, testlist: Path | None = None,
+          png: bool = False) -> int:
+    """Rerun one test on one configuration and seed, with an FST waveform, its GTKWave
+    view (vmsgsim.waves) and, with png, a picture of the view."""
     testlist = Path(testlist or os.environ.get("TESTLIST") or SIM / "testlist.yaml")
     tests, local = load_testlist(testlist)
     for t in tests:
@@ -237,14 +239,16 @@ def rerun(run_name: str, seed: int | None, waves: bool = True, testlist: Path | 
                 run_dir = BUILD / "waves" / f"{job.run_name}-seed-{seed}"
                 res = hdl.run(hdl_config(cfg, local, waves=waves), job.module, job.testcase, run_dir, seed=seed,
                               pythonpath=job.pythonpath)
-                fst = run_dir / "dump.fst"
                 print(f"{'PASS' if res.passed else 'FAIL'} {job.run_name} seed {seed}")
                 for f in res.failures:
                     print(f"  {f}")
                 print(f"run folder: {run_dir}\nlog: {run_dir / 'sim.log'}")
+                rc_view = 0
                 if waves:
-                    print(f"waveform: {fst if fst.exists() else '(none written)'}  (gtkwave {fst} sim/waves.gtkw)")
-                return 0 if res.passed else 1
+                    from . import waves as waves_view
+
+                    rc_view = waves_view.for_run(run_dir, cfg, hdl_config(cfg, local).top, not res.passed, png)
+                return 0 if res.passed and not rc_view else 1
     print(f"unknown test {run_name!r} in {testlist}", file=sys.stderr)
     return 2
 
