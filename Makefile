@@ -23,7 +23,7 @@ PNG         ?= 0
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup gen sim test unit lint docs synth bench regress nightly cov waves waves-png clean
+.PHONY: help setup gen sim test unit lint docs synth bench regress nightly cov waves waves-png waves-readme clean
 
 help:
 	@sed -n 's/^## //p' Makefile
@@ -101,6 +101,13 @@ waves: gen
 ## waves-png make waves with PNG=1: <run folder>/waves.png next to the dump
 waves-png: PNG := 1
 waves-png: waves
+
+## waves-readme  the README's picture docs/img/waves-probe.png: the view of
+##           ProbeBlkLinuxTest-msg64 seed 1 (a Linux-style probe), on GET_DEVICES and its answer
+waves-readme: gen
+	$(MAKE) --no-print-directory waves TEST=ProbeBlkLinuxTest-msg64 SEED=1
+	$(PY) -m vmsgsim.waves view $(BUILD)/waves/ProbeBlkLinuxTest-msg64-seed-1/dump.fst --config msg64 \
+	  --window 600:2200 --out $(BUILD)/waves/readme.gtkw --png-out docs/img/waves-probe.png
 
 ## clean     remove build/ (the virtual environment too)
 clean:

@@ -1,7 +1,7 @@
 """The GTKWave view (vmsgsim.waves): it loads on every HDL configuration, its filters say
 what the RTL and the Python side say, and it opens where the run failed.
 
-The view test runs one short simulation (SmokeRawTest) per configuration on the
+The view test runs one short simulation (fixture/waves_idle.py) per configuration on the
 waveform build of that configuration and reads the real FST's hierarchy; it costs one
 waveform HDL build per configuration (shared with `make waves`).
 """
@@ -15,7 +15,9 @@ import subprocess
 import pytest
 
 from vmsgsim import configs, hdl, waves
-from vmsgsim.paths import BUILD, RTL
+from vmsgsim.paths import BUILD, RTL, SIM
+
+FIXTURE = SIM / "tests" / "fixture"
 
 needs_gtkwave = pytest.mark.skipif(
     not (shutil.which("fst2vcd") and shutil.which("gtkwave") and shutil.which("Xvfb")),
@@ -93,7 +95,7 @@ def _dump(label: str):
     cfg = configs.periph(label, waves=True)
     run_dir = BUILD / "waves-check" / label
     shutil.rmtree(run_dir, ignore_errors=True)
-    res = hdl.run(cfg, "vmsg.tests.smoke", "SmokeRawTest", run_dir, seed=1)
+    res = hdl.run(cfg, "waves_idle", "waves_idle", run_dir, seed=1, pythonpath=[str(FIXTURE)])
     assert res.passed, f"the view test's simulation failed on {label}: {res.failures}"
     return run_dir
 
@@ -140,10 +142,15 @@ def test_view_loads_on_every_configuration(label):
     log.write_text(f"  {t_ns}.00ns ERROR    cocotb  scoreboard: mismatch\n")
     failed = waves.write_view(fst, params, out=run_dir / "fail.gtkw", log=log)
     assert failed.marker == t_ns * 1000 and failed.start <= failed.marker <= failed.end
-    assert failed.end - failed.start <= 5_000_000 < end
+    assert failed.end - failed.start == min(end, 5_000_000)          # 5 us, or the whole of a short run
     assert re.search(rf"^\*-?[0-9.]+ {failed.marker} ", failed.path.read_text(), re.M)
 
-    if label == "msg64":   # the picture: a PNG of the whole view
+    if label == "msg64":   # make waves' path, and the picture: a PNG of the whole view
+        (run_dir / "waves.gtkw").unlink()
+        assert waves.for_run(run_dir, label, waves.TOP, failed=False) == 0
+        assert (run_dir / "waves.gtkw").read_text() == text
+        assert waves.for_run(run_dir, label, "vmsg_used_engine", failed=True) == 0   # no view for other tops
+        assert waves.for_run(run_dir / "nothing", label, waves.TOP, failed=True) == 1
         png = waves.render_png(view)
         head = png.read_bytes()[:24]
         assert head[:8] == b"\x89PNG\r\n\x1a\n"
