@@ -86,6 +86,11 @@ def test_failure_time_from_log(tmp_path):
                    "  3000.00ns ERROR    cocotb  later\n")
     assert waves.first_failure_time(log, -12) == 2_000_000
     assert waves.first_failure_time(log, -9) == 2000
+    # an assertion: cocotb prints the traceback under the line with the time
+    log.write_text("  4280.00ns WARNING  cocotb.regression  vmsg.tests.smoke.SmokeRawTest failed\n"
+                   "                                      Traceback (most recent call last):\n"
+                   "                                      AssertionError: commit refused: code 5\n")
+    assert waves.first_failure_time(log) == 4_280_000
     log.write_text("  10.00ns INFO     cocotb  all good\n")
     assert waves.first_failure_time(log) is None
 
