@@ -19,9 +19,6 @@ from vmsgsim.paths import BUILD, RTL, SIM
 
 FIXTURE = SIM / "tests" / "fixture"
 
-needs_gtkwave = pytest.mark.skipif(
-    not (shutil.which("fst2vcd") and shutil.which("gtkwave") and shutil.which("Xvfb")),
-    reason=f"view test: {waves.APT_HINT}")
 
 
 # --- filters: generated from the RTL and the Python side -------------------------------------
@@ -106,9 +103,10 @@ def _dump(label: str):
 
 
 @pytest.mark.sim
-@needs_gtkwave
 @pytest.mark.parametrize("label", sorted(configs.CONFIGS))
 def test_view_loads_on_every_configuration(label):
+    missing = [t for t in ("fst2vcd", "gtkwave", "Xvfb") if not shutil.which(t)]
+    assert not missing, f"{missing} not found: {waves.APT_HINT}"
     run_dir = _dump(label)
     fst = run_dir / "dump.fst"
     params = configs.params(label)

@@ -302,6 +302,14 @@ for line in sys.stdin:
 '''
 
 
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace path atomically: a GTKWave of another run may be reading the old one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    os.replace(tmp, path)
+
+
 def write_filters(out: Path = FILTERS) -> dict[str, Path]:
     """Generate the translate files and processes; returns name -> path."""
     t = tables()
@@ -311,7 +319,7 @@ def write_filters(out: Path = FILTERS) -> dict[str, Path]:
     def file_filter(name: str, table: dict[int, str]) -> None:
         digits = max(1, math.ceil(t.widths[name] / 4))
         path = out / f"{name}.txt"
-        path.write_text("".join(f"{v:0{digits}X} {label}\n" for v, label in sorted(table.items())))
+        _write(path, "".join(f"{v:0{digits}X} {label}\n" for v, label in sorted(table.items())))
         paths[f"f:{name}"] = path
 
     file_filter("err_code", t.err_codes)
@@ -327,9 +335,8 @@ def write_filters(out: Path = FILTERS) -> dict[str, Path]:
     types.update({v: "RESERVED" for v in range(4, 256)})
     for name, what in (("header", "type, msg_id, dev_id and msg_size on one line"), ("msg_id", "the msg_id by name")):
         path = out / f"{name}.py"
-        path.write_text(_PROCESS.format(python=sys.executable, what=what, transport=t.transport_ids,
-                                        bus=t.bus_ids, types=types, field=name))
-        path.chmod(0o755)
+        _write(path, _PROCESS.format(python=sys.executable, what=what, transport=t.transport_ids,
+                                     bus=t.bus_ids, types=types, field=name), 0o755)
         paths[f"p:{name}"] = path
     return paths
 
@@ -534,8 +541,9 @@ class Xvfb:
         if not exe:
             raise ViewError(f"Xvfb not found: {APT_HINT}")
         r, w = os.pipe()
-        self.proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
-                                     pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [exe, "-displayfd", str(w), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(w)
         with os.fdopen(r) as f:
             num = f.readline().strip()
