@@ -16,6 +16,8 @@ from unit_helpers import MEM_BASE, Rig, hx, run
 from vmsg.models import (BlkDevice, BlkDriver, GenericDevice, GenericDriver, SoftwareQueueBackend, VirtioCore,
                          VirtioError, VirtioMsgDevice, VqInfo, blk_config)
 from vmsg.models.blk_defs import VIRTIO_BLK_F_FLUSH
+from vmsg.models.driver import (NOTIFY_DATA_FIXED, RING_TRANSPORT_FEATURES_LINUX_6_12,
+                                RING_TRANSPORT_FEATURES_LINUX_7_0)
 from vmsg.proto import Feature, Message, Status, TransportId, feature_bit
 from vmsg.proto.constants import VIRTIO_ID_BLOCK
 from vmsg.proto import payloads as p
@@ -28,12 +30,15 @@ FEATS = "440a0020 01000000"        # blk device features 0x1_2000_0A44 as two LE
 VQ_REST = "00000000 08000000 0000001000000000 8000001000000000 0010001000000000"
 
 
-def blk_probe_requests(chunks: list[tuple[int, int]]) -> list[str]:
+def blk_probe_requests() -> list[str]:
     """The requests of register + probe of BlkDevice(queue_size=8) as dev 1 with the vring at
-    MEM_BASE: desc 0x10000000, avail 0x10000080, used 0x10001000 (4096-aligned)."""
-    cfg = [f"00 05 0100 0e00  {off:02x}000000 {size:02x}000000  {VQ_REST[9:]}" for off, size in chunks]
+    MEM_BASE: desc 0x10000000, avail 0x10000080, used 0x10001000 (4096-aligned). The driver
+    reads its config as virtblk_probe does for the negotiated SEG_MAX, BLK_SIZE, CONFIG_WCE:
+    virtio_cread32 seg_max, virtio_cread32 blk_size, virtio_cread8 wce (one get each, no
+    generation), then the u64 capacity inside a generation loop."""
     vq_rest = VQ_REST
-    last = f"{chunks[-1][0]:02x}000000 {chunks[-1][1]:02x}000000"  # the last GET_CONFIG's payload, left stale
+    stale = vq_rest[9:]                                     # SET_VQUEUE bytes beyond a GET_CONFIG
+    gen = "00000000 00000000"                               # the generation read's payload, left stale
     return [
         "00 02 0100 0600",                                   # DEVICE_INFO
         "00 08 0100 0a00  00000000",                         # reset: SET_DEVICE_STATUS 0
@@ -46,15 +51,17 @@ def blk_probe_requests(chunks: list[tuple[int, int]]) -> list[str]:
         f"00 07 0100 0600  00000000 02000000 {FEATS}",       # add FEATURES_OK (stale features)
         f"00 08 0100 0a00  0b000000 02000000 {FEATS}",
         f"00 07 0100 0600  0b000000 02000000 {FEATS}",       # re-check FEATURES_OK
-        f"00 09 0100 0a00  00000000 02000000 {FEATS}",       # find_vqs: GET_VQUEUE 0
+        f"00 09 0100 0a00  00000000 02000000 {FEATS}",       # init_vq: find_vqs: GET_VQUEUE 0
         f"00 0a 0100 2a00  00000000 {vq_rest}",              # SET_VQUEUE 0, size 8
-        f"00 05 0100 0e00  00000000 00000000 {vq_rest[9:]}",  # capacity: generation
-        f"00 05 0100 0e00  00000000 08000000 {vq_rest[9:]}",  #   get(0, 8)
-        f"00 05 0100 0e00  00000000 00000000 {vq_rest[9:]}",  #   generation again: stable
-        *cfg,                                                # whole config in msg_size - 18 chunks
-        f"00 07 0100 0600  {last} {vq_rest[9:]}",            # device_ready: GET_DEVICE_STATUS
-        f"00 08 0100 0a00  0f000000 {last[9:]} {vq_rest[9:]}",  #   SET_DEVICE_STATUS 0x0f
-        f"00 07 0100 0600  0f000000 {last[9:]} {vq_rest[9:]}",  # core: DRIVER_OK set?
+        f"00 05 0100 0e00  0c000000 04000000 {stale}",       # read_limits: cread32 seg_max
+        f"00 05 0100 0e00  14000000 04000000 {stale}",       #   cread32 blk_size
+        f"00 05 0100 0e00  20000000 01000000 {stale}",       # get_cache_mode: cread8 wce
+        f"00 05 0100 0e00  00000000 00000000 {stale}",       # update_capacity: generation
+        f"00 05 0100 0e00  00000000 08000000 {stale}",       #   get(0, 8)
+        f"00 05 0100 0e00  00000000 00000000 {stale}",       #   generation again: stable
+        f"00 07 0100 0600  {gen} {stale}",                   # device_ready: GET_DEVICE_STATUS
+        f"00 08 0100 0a00  0f000000 {gen[9:]} {stale}",      #   SET_DEVICE_STATUS 0x0f
+        f"00 07 0100 0600  0f000000 {gen[9:]} {stale}",      # core: DRIVER_OK set?
     ]
 
 
@@ -68,21 +75,18 @@ async def probe_blk(rig: Rig, **device_kwargs) -> tuple[VirtioCore, BlkDevice]:
     return core, dev
 
 
-@pytest.mark.parametrize("msg_size,chunks", [
-    (44, [(0x00, 26), (0x1a, 26), (0x34, 8)]),
-    (64, [(0x00, 46), (0x2e, 14)]),
-    (256, [(0x00, 60)]),
-])
-def test_blk_probe_is_byte_exact(msg_size, chunks):
+@pytest.mark.parametrize("msg_size", [44, 64, 256])
+def test_blk_probe_is_byte_exact(msg_size):
     rig = Rig(msg_size)
     core, dev = run(probe_blk(rig))
-    expected = [hx(text, msg_size) for text in blk_probe_requests(chunks)]
+    expected = [hx(text, msg_size) for text in blk_probe_requests()]
     sent = rig.bus.requests()
     assert len(sent) == len(expected)
     for i, (got, want) in enumerate(zip(sent, expected)):
         assert got.hex() == want.hex(), f"request {i}: {Message.decode(want).name}"
     assert core.probed and core.probe_error is None
-    assert core.driver.capacity == 2048 and core.driver.config == bytes(dev.config)
+    assert core.driver.capacity == 2048 and core.driver.writeback is False
+    assert core.driver.limits == {"seg_max": 32, "blk_size": 512}
     assert dev.status == 0x0F and dev.negotiated == 0x1_2000_0A44
     assert dev.queues[0].size == 8 and dev.queues[0].desc == MEM_BASE
 
@@ -95,12 +99,12 @@ def test_probe_responses_are_spec_clean():
     assert resp[0] == hx(f"01 02 0100 1e00  02000000 {vendor} 40000000 3c000000 01000000 0000 0000", 44)
     assert resp[6] == hx(f"01 03 0100 1600  00000000 02000000 {FEATS}", 44)
     assert resp[7] == hx("01 04 0100 0600", 44)
-    # first config chunk: generation 0, offset 0, 26 bytes of virtio_blk_config: capacity 2048,
-    # size_max 0, seg_max 32, geometry 0, blk_size 512, physical_block_exp 0, alignment_offset 0
-    assert resp[16] == hx("01 05 0100 2c00  00000000 00000000 1a000000"
-                          "  0008000000000000 00000000 20000000 00000000 00020000 00 00", 44)
-    # the last chunk: offset 52, 8 bytes (all zero here), msg_size 6 + 12 + 8
-    assert resp[18] == hx("01 05 0100 1a00  00000000 34000000 08000000  0000000000000000", 44)
+    # cread32 seg_max: generation 0, offset 12, 4 bytes (32), msg_size 6 + 12 + 4
+    assert resp[13] == hx("01 05 0100 1600  00000000 0c000000 04000000  20000000", 44)
+    # cread8 wce: offset 32, one byte (0)
+    assert resp[15] == hx("01 05 0100 1300  00000000 20000000 01000000  00", 44)
+    # the capacity get: 8 bytes, 2048 sectors
+    assert resp[17] == hx("01 05 0100 1a00  00000000 00000000 08000000  0008000000000000", 44)
 
 
 def test_count_flexible_probe_counts_feature_words():
@@ -138,7 +142,8 @@ def test_features_ok_refused_fails_probe_with_failed_status():
 def test_feature_selection_is_intersection_plus_known_transport_bits():
     rig = Rig(64)
     offered = (V1 | feature_bit(3) | feature_bit(5) | feature_bit(Feature.RING_EVENT_IDX)
-               | feature_bit(Feature.RING_PACKED) | feature_bit(Feature.ADMIN_VQ) | feature_bit(50))
+               | feature_bit(Feature.IN_ORDER) | feature_bit(Feature.SR_IOV) | feature_bit(Feature.RING_RESET)
+               | feature_bit(Feature.ADMIN_VQ) | feature_bit(50))
     dev = GenericDevice(9, offered, b"", [4])
     rig.dbus.add(2, dev)
 
@@ -150,7 +155,8 @@ def test_feature_selection_is_intersection_plus_known_transport_bits():
         return core
 
     core = run(go())
-    # driver knows 5 and 7 -> 5; transport bits kept: EVENT_IDX, VERSION_1; PACKED/ADMIN_VQ cleared
+    # driver knows 5 and 7 -> 5; transport bits kept by Linux 6.12's vring_transport_features:
+    # EVENT_IDX, VERSION_1; IN_ORDER, SR_IOV, RING_RESET, ADMIN_VQ cleared
     want = feature_bit(5) | feature_bit(Feature.RING_EVENT_IDX) | V1
     assert core.features == want and dev.negotiated == want
     assert core.transport.vqs[0].event and core.probed
@@ -308,7 +314,8 @@ def test_cread_rereads_when_generation_moves_during_read():
     core = run(go())
     gets = [struct.unpack_from("<II", s, 6) for s in rig.bus.requests() if s[1] == TransportId.GET_CONFIG]
     capacity = [(0, 0), (0, 8), (0, 0)]
-    assert gets == capacity + capacity[1:] + [(0, 26), (26, 26), (52, 8)]
+    limits = [(12, 4), (20, 4), (32, 1)]          # typed accessors: no generation reads
+    assert gets == limits + capacity + capacity[1:]
     assert core.probed
 
 
@@ -430,17 +437,42 @@ def test_notify_sends_event_avail_without_waiting():
     assert dev.kicks[-1].vq == 1 and dev.kicks[-1].data == 0
 
 
-def test_notify_with_data_uses_intended_masks():
+def test_notify_with_data_default_is_the_rfc_bytes():
+    """Byte-exact mode (the default): virtio_msg_notify_with_data's `|` computation. For queue 2
+    with avail idx 0x8005: data = 0x80050002, index = data | 0xFFFF = 0x8005FFFF, offset =
+    0x8005 | 0x7FFF = 0xFFFF, wrap = 1 masked with 1 << 31 = 0."""
     rig, dev, t = generic_rig(queues=(8, 8, 8))
+    t.features = V1 | feature_bit(Feature.NOTIFICATION_DATA)
+    vqs = run(t.find_vqs(["a", "b", "c"]))
+    vq = vqs[2]
+    vq.avail_idx_shadow = 0x8005
+    run(t.set_status(0x0F))
+    assert run(vq.notify())                        # the loopback takes it; the device drops it
+    assert rig.bus.requests()[-1][:14] == hx("00 41 0400 0e00  ffff0580 ffff0000")
+    assert dev.kicks == [] and rig.dbus.drops["kick_inactive_queue"] == 1
+
+
+def test_notify_with_data_fixed_switch_uses_intended_masks():
+    rig = Rig(44)
+    dev = GenericDevice(9, V1, bytes(64), [8, 8, 8])
+    rig.dbus.add(4, dev)
+    t = rig.transport(4, notify_data=NOTIFY_DATA_FIXED)
+    run(t.register())
     t.features = V1 | feature_bit(Feature.NOTIFICATION_DATA)
     vqs = run(t.find_vqs(["a", "b", "c"]))
     vq = vqs[2]
     vq.avail_idx_shadow = 0x8005                   # avail idx with bit 15 set
     run(t.set_status(0x0F))
     assert run(vq.notify())
-    # index 2 (the RFC's `data | 0xFFFF` would send 0xFFFF...), offset 5, wrap bit 31 set
+    # index 2, offset 5, wrap bit 31 set
     assert rig.bus.requests()[-1][:14] == hx("00 41 0400 0e00  02000000 05000080")
-    assert dev.kicks[-1].data == 0x80000005
+    assert dev.kicks[-1].vq == 2 and dev.kicks[-1].data == 0x80000005
+
+
+def test_notify_data_switch_rejects_unknown_mode():
+    rig = Rig(44)
+    with pytest.raises(ValueError):
+        rig.transport(4, notify_data="or")
 
 
 def test_event_dispatch_return_codes():
@@ -545,3 +577,361 @@ def test_core_sets_driver_ok_when_the_driver_does_not():
     assert tail == [TransportId.SET_VQUEUE, TransportId.GET_DEVICE_STATUS, TransportId.GET_DEVICE_STATUS,
                     TransportId.SET_DEVICE_STATUS]
     assert rig.bus.requests()[-1][6] == 0x0F and dev.status == 0x0F
+
+
+# --- transport features (vring_transport_features) ---------------------------------------------------
+ALL_TRANSPORT_BITS = sum(1 << b for b in range(28, 42))
+
+
+def finalize_all_offered(transport_features=None):
+    rig = Rig(44)
+    dev = GenericDevice(9, V1 | ALL_TRANSPORT_BITS, b"", [])
+    rig.dbus.add(4, dev)
+    kw = {} if transport_features is None else {"transport_features": transport_features}
+    t = rig.transport(4, **kw)
+    run(t.register())
+    t.features = V1 | ALL_TRANSPORT_BITS
+    run(t.finalize_features())
+    sent = [s for s in rig.bus.requests() if s[1] == TransportId.SET_DRV_FEATURES][-1]
+    lo, hi = struct.unpack_from("<II", sent, 14)
+    return t, hi << 32 | lo
+
+
+def test_linux_6_12_keeps_seven_transport_bits_and_clears_ring_reset():
+    t, wire = finalize_all_offered()
+    kept = {Feature.RING_INDIRECT_DESC, Feature.RING_EVENT_IDX, Feature.VERSION_1, Feature.ACCESS_PLATFORM,
+            Feature.RING_PACKED, Feature.ORDER_PLATFORM, Feature.NOTIFICATION_DATA}
+    assert wire == t.features == sum(1 << b for b in kept)
+    assert not wire >> Feature.RING_RESET & 1            # only PCI adds it back; virtio-msg does not
+    assert not wire >> Feature.IN_ORDER & 1
+
+
+def test_linux_7_0_switch_also_keeps_in_order():
+    t, wire = finalize_all_offered(RING_TRANSPORT_FEATURES_LINUX_7_0)
+    assert wire == sum(1 << b for b in RING_TRANSPORT_FEATURES_LINUX_6_12) | feature_bit(Feature.IN_ORDER)
+    assert not wire >> Feature.RING_RESET & 1
+
+
+def test_ring_packed_negotiated_fails_find_vqs_clearly():
+    rig = Rig(44)
+    dev = GenericDevice(9, V1 | feature_bit(Feature.RING_PACKED), b"", [8])
+    rig.dbus.add(4, dev)
+
+    async def go():
+        t = rig.transport(4)
+        await t.register()
+        core = VirtioCore(t, GenericDriver(queues=["q"]))
+        await core.register()
+        return core
+
+    core = run(go())
+    assert core.features >> Feature.RING_PACKED & 1           # kept, as Linux keeps it
+    assert core.probe_error is not None and core.probe_error.errno == errno.EOPNOTSUPP
+    assert "packed" in str(core.probe_error) and core.transport.errors[-1] is core.probe_error
+    assert dev.status & Status.FAILED and not dev.queues[0].active
+
+
+# --- unregister ----------------------------------------------------------------------------------------
+def test_unregister_after_failed_probe_sends_nothing():
+    rig = Rig(44)
+    core, dev = run(probe_blk(rig, refuse=lambda f: True))
+    assert core.probe_error is not None and not core.probed
+    n0 = len(rig.bus.requests())
+    run(core.remove())
+    assert rig.bus.requests()[n0:] == []                     # no driver bound: no remove path
+    assert dev.status & Status.FAILED
+
+
+def test_unregister_without_a_driver_sends_nothing():
+    rig = Rig(44)
+    dev = GenericDevice(0x55, V1, b"", [8])
+    rig.dbus.add(4, dev)
+
+    async def go():
+        t = rig.transport(4)
+        await t.register()
+        core = VirtioCore(t, None)
+        await core.register()
+        return core
+
+    core = run(go())
+    n0 = len(rig.bus.requests())
+    run(core.remove())
+    assert rig.bus.requests()[n0:] == [] and dev.status == Status.ACKNOWLEDGE
+
+
+def test_bus_driver_unregister_after_failed_probe_sends_nothing():
+    rig = Rig(44)
+    rig.dbus.add(3, BlkDevice(queue_size=0))               # max_size 0: find_vqs fails ENOENT
+    bd = rig.bus_driver()
+    core = run(bd.register_device(3))
+    assert core.probe_error is not None and core.probe_error.errno == errno.ENOENT
+    n0 = len(rig.bus.requests())
+    run(bd.unregister_device(3))
+    assert rig.bus.requests()[n0:] == [] and 3 not in bd.devices
+
+
+# --- config accessors (include/linux/virtio_config.h) ---------------------------------------------------
+def config_reads(rig, n0):
+    return [struct.unpack_from("<II", s, 6) for s in rig.bus.requests()[n0:]
+            if s[1] == TransportId.GET_CONFIG]
+
+
+@pytest.mark.parametrize("name,size", [("cread8", 1), ("cread16", 2), ("cread32", 4)])
+def test_typed_creads_are_one_get_without_generation(name, size):
+    rig, dev, t = generic_rig()
+    core = VirtioCore(t, None)
+    n0 = len(rig.bus.requests())
+    value = run(getattr(core, name)(8))
+    assert config_reads(rig, n0) == [(8, size)]
+    assert value == int.from_bytes(bytes(range(8, 8 + size)), "little")
+
+
+def test_cread64_is_a_generation_loop_around_one_get():
+    rig, dev, t = generic_rig()
+    core = VirtioCore(t, None)
+    n0 = len(rig.bus.requests())
+    assert run(core.cread64(16)) == int.from_bytes(bytes(range(16, 24)), "little")
+    assert config_reads(rig, n0) == [(0, 0), (16, 8), (0, 0)]
+
+
+def test_cread_bytes_is_one_byte_gets_in_a_generation_loop():
+    rig, dev, t = generic_rig()
+    core = VirtioCore(t, None)
+    n0 = len(rig.bus.requests())
+    assert run(core.cread_bytes(4, 5)) == bytes(range(4, 9))
+    assert config_reads(rig, n0) == [(0, 0)] + [(4 + i, 1) for i in range(5)] + [(0, 0)]
+
+
+def test_cread_bytes_rereads_all_bytes_when_the_generation_moves():
+    rig, dev, t = generic_rig()
+    core = VirtioCore(t, None)
+    seen = []
+
+    def bump(slot):
+        if slot[1] == TransportId.GET_CONFIG and struct.unpack_from("<II", slot, 6) == (5, 1) and not seen:
+            dev.generation += 1
+            dev.config[4] = 0xEE
+            seen.append(1)
+        return slot
+
+    rig.bus.inject = bump
+    n0 = len(rig.bus.requests())
+    assert run(core.cread_bytes(4, 2)) == b"\xee\x05"
+    assert config_reads(rig, n0) == [(0, 0), (4, 1), (5, 1), (0, 0), (4, 1), (5, 1), (0, 0)]
+
+
+def test_cread_feature_reads_nothing_without_the_feature():
+    rig, dev, t = generic_rig()
+    core = VirtioCore(t, None)
+    t.features = V1
+    n0 = len(rig.bus.requests())
+    assert run(core.cread_feature(3, 0, 4)) is None
+    assert rig.bus.requests()[n0:] == []
+    t.features = V1 | feature_bit(3)
+    assert run(core.cread_feature(3, 0, 4)) == 0x03020100
+
+
+# --- virtio_blk's probe for richer offers -----------------------------------------------------------------
+def blk_with(features, cfg_updates=(), config_size=96):
+    cfg = bytearray(blk_config(2048, 32, 512, size=config_size))
+    for off, data in cfg_updates:
+        cfg[off:off + len(data)] = data
+    dev = GenericDevice(VIRTIO_ID_BLOCK, V1 | features, bytes(cfg), [8])
+    return dev
+
+
+def test_blk_probe_reads_each_negotiated_field_in_virtblk_order():
+    from vmsg.models.blk_defs import (VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_F_DISCARD,
+                                      VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_SECURE_ERASE, VIRTIO_BLK_F_SEG_MAX,
+                                      VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_TOPOLOGY,
+                                      VIRTIO_BLK_F_WRITE_ZEROES)
+    feats = sum(1 << b for b in (VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_BLK_SIZE,
+                                 VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES,
+                                 VIRTIO_BLK_F_SECURE_ERASE, VIRTIO_BLK_F_CONFIG_WCE, 17))
+    dev = blk_with(feats, [(34, b"\x04\x00"), (60, b"\x01\x00\x00\x00"), (64, b"\x02\x00\x00\x00"),
+                           (68, b"\x08\x00\x00\x00"), (92, b"\x02"), (32, b"\x01")])
+    rig = Rig(64)
+    rig.dbus.add(1, dev)
+
+    async def go():
+        t = rig.transport(1)
+        await t.register()
+        core = VirtioCore(t, BlkDriver())
+        await core.register()
+        return core
+
+    core = run(go())
+    assert core.probed, core.probe_error
+    reads = [(struct.unpack_from("<II", s, 6)) for s in rig.bus.requests() if s[1] == TransportId.GET_CONFIG]
+    assert reads == [(34, 2),                                   # init_vq: num_queues (MQ)
+                     (12, 4), (8, 4), (20, 4),                  # seg_max, size_max, blk_size
+                     (24, 1), (25, 1), (26, 2), (28, 4),        # topology
+                     (44, 4), (36, 4), (40, 4),                 # discard
+                     (48, 4),                                   # write zeroes
+                     (68, 4), (60, 4), (64, 4),                 # secure erase
+                     (92, 1),                                   # zoned.model (host-aware)
+                     (32, 1),                                   # wce
+                     (0, 0), (0, 8), (0, 0)]                    # capacity
+    assert [vq.name for vq in core.transport.vqs] == ["req.0"]  # one CPU: one queue
+    assert core.driver.writeback is True and core.driver.limits["zoned_model"] == 2
+
+
+def test_blk_probe_zero_secure_erase_limit_fails_after_deleting_its_queues():
+    from vmsg.models.blk_defs import VIRTIO_BLK_F_SECURE_ERASE
+    dev = blk_with(1 << VIRTIO_BLK_F_SECURE_ERASE)     # secure_erase_sector_alignment 0
+    rig = Rig(64)
+    rig.dbus.add(1, dev)
+
+    async def go():
+        t = rig.transport(1)
+        await t.register()
+        core = VirtioCore(t, BlkDriver())
+        await core.register()
+        return core
+
+    core = run(go())
+    assert core.probe_error is not None and core.probe_error.errno == errno.EINVAL
+    ids = [s[1] for s in rig.bus.requests()]
+    i = ids.index(TransportId.RESET_VQUEUE)            # del_vqs before the core adds FAILED
+    assert ids[i + 1:] == [TransportId.GET_DEVICE_STATUS, TransportId.SET_DEVICE_STATUS]
+    assert dev.status & Status.FAILED and core.transport.vqs == []
+
+
+def test_blk_probe_mq_with_zero_queues_fails_before_find_vqs():
+    from vmsg.models.blk_defs import VIRTIO_BLK_F_MQ
+    dev = blk_with(1 << VIRTIO_BLK_F_MQ, [(34, b"\x00\x00")])
+    rig = Rig(64)
+    rig.dbus.add(1, dev)
+
+    async def go():
+        t = rig.transport(1)
+        await t.register()
+        core = VirtioCore(t, BlkDriver())
+        await core.register()
+        return core
+
+    core = run(go())
+    assert core.probe_error is not None and core.probe_error.errno == errno.EINVAL
+    assert TransportId.GET_VQUEUE not in [s[1] for s in rig.bus.requests()]
+
+
+# --- probe: the validate hook ------------------------------------------------------------------------------
+def probe_with_validate(validate, features=V1 | feature_bit(3) | feature_bit(5)):
+    rig = Rig(44)
+    dev = GenericDevice(9, features, bytes(8), [8])
+    rig.dbus.add(4, dev)
+
+    async def go():
+        t = rig.transport(4)
+        await t.register()
+        core = VirtioCore(t, GenericDriver(feature_table=[3, 5], queues=["q"], validate=validate))
+        await core.register()
+        return core
+
+    core = run(go())
+    return rig, dev, core
+
+
+def set_features_sent(rig):
+    return [struct.unpack_from("<II", s, 14) for s in rig.bus.requests() if s[1] == TransportId.SET_DRV_FEATURES]
+
+
+def test_validate_that_clears_a_feature_writes_the_features_again():
+    calls = []
+
+    async def validate(core):
+        calls.append([s[1] for s in core.transport.bus.requests()][-1])
+        await core.cread8(0)                              # a validate hook may read config
+        core.transport.features &= ~feature_bit(3)
+
+    rig, dev, core = probe_with_validate(validate)
+    assert calls == [TransportId.SET_DRV_FEATURES]        # after the first finalize_features
+    assert set_features_sent(rig) == [(1 << 3 | 1 << 5, 1), (1 << 5, 1)]
+    ids = [s[1] for s in rig.bus.requests()]
+    i = ids.index(TransportId.SET_DRV_FEATURES)
+    assert ids[i + 1:i + 5] == [TransportId.GET_CONFIG, TransportId.SET_DRV_FEATURES,
+                                TransportId.GET_DEVICE_STATUS, TransportId.SET_DEVICE_STATUS]
+    assert core.probed and dev.negotiated == V1 | feature_bit(5)
+
+
+def test_validate_that_changes_nothing_writes_the_features_once():
+    async def validate(core):
+        pass
+
+    rig, dev, core = probe_with_validate(validate)
+    assert len(set_features_sent(rig)) == 1 and core.probed
+
+
+def test_validate_failure_fails_the_probe_before_features_ok():
+    async def validate(core):
+        raise VirtioError(errno.EINVAL, "validate says no")
+
+    rig, dev, core = probe_with_validate(validate)
+    assert core.probe_error is not None and core.probe_error.errno == errno.EINVAL and not core.probed
+    assert not dev.status & Status.FEATURES_OK and dev.status & Status.FAILED
+    assert TransportId.GET_VQUEUE not in [s[1] for s in rig.bus.requests()]
+
+
+def test_legacy_table_is_used_when_the_device_lacks_version_1():
+    rig = Rig(44)
+    dev = GenericDevice(9, feature_bit(3) | feature_bit(5), b"", [8])
+    rig.dbus.add(4, dev)
+    drv = GenericDriver(feature_table=[3, 5], queues=["q"])
+    drv.feature_table_legacy = [5]
+
+    async def go():
+        t = rig.transport(4)
+        await t.register()
+        core = VirtioCore(t, drv)
+        await core.register()
+        return core
+
+    core = run(go())
+    assert core.features == feature_bit(5) and core.probed
+
+
+def test_device_ready_twice_is_recorded():
+    rig, dev, t = generic_rig()
+    core = VirtioCore(t, None)
+    run(t.set_status(0x0F))
+    run(core.device_ready())
+    assert t.errors and "DRIVER_OK already set" in str(t.errors[-1])
+
+
+# --- the model's blk probe against the kernel-derived expectation (tb/vmsg/tests/kernel_expect.py) ---
+@pytest.mark.parametrize("msg_size", [44, 64, 256])
+@pytest.mark.parametrize("offer", ["default", "rich", "legacy"])
+def test_blk_probe_matches_kernel_expectation(msg_size, offer):
+    from vmsg.tests import kernel_expect as kx
+    rig = Rig(msg_size)
+    if offer == "default":
+        dev = BlkDevice(capacity=2048, queue_size=8)
+    elif offer == "rich":
+        feats = sum(1 << b for b in (1, 2, 4, 5, 6, 9, 10, 11, 12, 13, 14, 28, 33, 36, 38, 40, 41))
+        dev = blk_with(feats, [(34, b"\x01\x00")])
+    else:                                        # no VERSION_1: legacy table, no FEATURES_OK
+        dev = GenericDevice(VIRTIO_ID_BLOCK, sum(1 << b for b in (2, 9, 17, 29)),
+                            blk_config(2048, 32, 512), [8])
+    rig.dbus.add(1, dev)
+
+    async def go():
+        t = rig.transport(1)
+        await t.register()
+        core = VirtioCore(t, BlkDriver())
+        await core.register()
+        return core
+
+    core = run(go())
+    assert core.probed, core.probe_error
+    sent = rig.bus.requests()
+    expected = kx.linux_blk_probe(msg_size, 1, dev.features, None, dev.config_size, 8, kx.ring_addresses(sent, 0))
+    diffs = kx.compare(expected, sent)
+    assert not diffs, "\n".join(diffs)
+    assert dev.negotiated == kx.linux_blk_features(dev.features)
+
+
+def test_kernel_expect_refuses_a_caller_feature_statement_that_disagrees():
+    from vmsg.tests import kernel_expect as kx
+    with pytest.raises(ValueError):
+        kx.linux_blk_probe(44, 1, 1 << 32 | 1 << 40, 1 << 32 | 1 << 40, 60, 8, (0, 0, 0))

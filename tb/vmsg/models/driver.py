@@ -12,10 +12,19 @@ Error reporting follows the kernel: ops that return an int there raise VirtioErr
 set_status, get_status, get_features, generation) log the failure in `errors` and carry on;
 `event()` returns the kernel's return code.
 
-One deliberate difference: the RFC's notify_with_data computes the EVENT_AVAIL index and offset
-with `|` where `&` is meant (index = data | 0xFFFF, offset = (data >> 16) | 0x7FFF) and masks the
-wrap bit so that it can never be set. This model sends the intended values: index = data & 0xFFFF,
-offset = (data >> 16) & 0x7FFF, wrap = bit 31 of data in bit 31.
+NOTIFICATION_DATA: the RFC's notify_with_data computes the EVENT_AVAIL index and offset with `|`
+where `&` is meant (index = data | 0xFFFF, offset = (data >> 16) | 0x7FFF) and masks the wrap
+bit so that it can never be set; the index is therefore always >= 0xFFFF and this peripheral
+refuses the kick (DB_RANGE). The model has both computations: `notify_with_data_rfc` sends
+exactly the RFC's bytes and `notify_with_data` the intended values (index = data & 0xFFFF,
+offset = (data >> 16) & 0x7FFF, wrap = bit 31 of data in bit 31). The queue's notify callback,
+chosen in setup_vq as the kernel does, follows the `notify_data` switch: NOTIFY_DATA_RFC
+(default, byte-exact) or NOTIFY_DATA_FIXED.
+
+Transport features: `finalize_features` applies vring_transport_features of a chosen kernel
+version (`transport_features`, default RING_TRANSPORT_FEATURES = Linux 6.12, the seed's era).
+The models build split rings only: a negotiated RING_PACKED makes find_vqs fail (EOPNOTSUPP)
+instead of building a ring the device does not expect.
 """
 from __future__ import annotations
 
@@ -45,13 +54,22 @@ _EVENT_AVAIL = 8
 # Offset of the config data in GET_CONFIG responses and SET_CONFIG requests: header + 12.
 CONFIG_DATA_OFFSET = HEADER_SIZE + 12
 
-# Transport feature bits the ring code keeps (vring_transport_features). The kernel also keeps
-# RING_PACKED; these models build split rings only, so it is left out (a device offering it
-# gets it refused). INDIRECT_DESC is accepted but never used, which virtio allows.
-RING_TRANSPORT_FEATURES = frozenset({
+# Transport feature bits the ring code keeps (vring_transport_features in virtio_ring.c).
+# Linux 6.12 (the seed's era) keeps these seven and clears every other bit of 28..41; only the
+# PCI transport adds RING_RESET back afterwards (vp_modern_finalize_features), virtio-msg does not.
+RING_TRANSPORT_FEATURES_LINUX_6_12 = frozenset({
     Feature.RING_INDIRECT_DESC, Feature.RING_EVENT_IDX, Feature.VERSION_1, Feature.ACCESS_PLATFORM,
-    Feature.ORDER_PLATFORM, Feature.NOTIFICATION_DATA, Feature.RING_RESET,
+    Feature.RING_PACKED, Feature.ORDER_PLATFORM, Feature.NOTIFICATION_DATA,
 })
+# Later kernels also keep IN_ORDER (virtio_ring's in-order support, commit f6a15d854986, in the
+# release after 6.19). The split ring of these models reads every used element, so it works with
+# an in-order device that writes one used element per buffer (as the engine does).
+RING_TRANSPORT_FEATURES_LINUX_7_0 = RING_TRANSPORT_FEATURES_LINUX_6_12 | {Feature.IN_ORDER}
+RING_TRANSPORT_FEATURES = RING_TRANSPORT_FEATURES_LINUX_6_12
+
+# notify_data switch: which NOTIFICATION_DATA computation the queues' notify callback uses.
+NOTIFY_DATA_RFC = "rfc"       # byte-exact: the seed's `|` computation (the kick is refused)
+NOTIFY_DATA_FIXED = "fixed"   # the intended `&` computation
 
 
 def vring_transport_features(features: int, supported: Iterable[int] = RING_TRANSPORT_FEATURES) -> int:
@@ -79,7 +97,10 @@ class VirtioMsgDevice:
 
     def __init__(self, bus: VirtioMsgBus, dev_id: int, memory: Memory, allocator: Allocator, *,
                  count_flexible: bool = False, ring_align: int = 4096,
-                 transport_features: Iterable[int] = RING_TRANSPORT_FEATURES) -> None:
+                 transport_features: Iterable[int] = RING_TRANSPORT_FEATURES,
+                 notify_data: str = NOTIFY_DATA_RFC) -> None:
+        if notify_data not in (NOTIFY_DATA_RFC, NOTIFY_DATA_FIXED):
+            raise ValueError(f"notify_data must be {NOTIFY_DATA_RFC!r} or {NOTIFY_DATA_FIXED!r}")
         self.bus = bus
         self.dev_id = dev_id
         self.memory = memory
@@ -87,6 +108,7 @@ class VirtioMsgDevice:
         self.count_flexible = count_flexible
         self.ring_align = ring_align
         self.transport_features = frozenset(transport_features)
+        self.notify_data = notify_data
         self.bus_name = ""
         self.msg_size = 0
         self.request = bytearray()
@@ -289,9 +311,14 @@ class VirtioMsgDevice:
         await self._xfer()              # a failure is only logged
 
     async def _setup_vq(self, index: int, info: VqInfo) -> SplitVirtqueue:
-        notify = (self.notify_with_data if self.has_feature(Feature.NOTIFICATION_DATA)
-                  else self.notify)
+        if self.has_feature(Feature.NOTIFICATION_DATA):
+            notify = self.notify_with_data if self.notify_data == NOTIFY_DATA_FIXED else self.notify_with_data_rfc
+        else:
+            notify = self.notify
         num = await self._vq_get(index)
+        if self.has_feature(Feature.RING_PACKED):
+            # vring_create_virtqueue would build a packed ring here; these models have none.
+            raise self._log(errno.EOPNOTSUPP, f"queue {index}: RING_PACKED negotiated, packed rings are not modelled")
         vq = SplitVirtqueue.create(index, num, self.memory, self.allocator, align=self.ring_align,
                                    event_idx=self.has_feature(Feature.RING_EVENT_IDX),
                                    notify=notify, callback=info.callback, name=info.name or "")
@@ -333,20 +360,34 @@ class VirtioMsgDevice:
 
     # --- notifications -------------------------------------------------------------------------
     async def _notify(self, index: int, offset: int, wrap: int) -> bool:
+        """_vmsg_notify: `wrap` is taken as the bit-31 value (wrap & (1 << 31)), as the RFC does."""
         self._prepare(TransportId.EVENT_AVAIL, _EVENT_AVAIL)
-        self._put("I", 0, index)
-        self._put("I", 4, (offset & EVENT_AVAIL_OFFSET_MASK) | ((wrap & 1) << EVENT_AVAIL_WRAP_SHIFT))
+        self._put("I", 0, index & 0xFFFFFFFF)
+        wrap_bit = 1 << EVENT_AVAIL_WRAP_SHIFT
+        self._put("I", 4, (offset & EVENT_AVAIL_OFFSET_MASK) | (wrap & wrap_bit))
         return not await self._send()
 
     async def notify(self, vq: SplitVirtqueue) -> bool:
         return await self._notify(vq.index, 0, 0)
 
+    async def notify_with_data_rfc(self, vq: SplitVirtqueue) -> bool:
+        """The RFC's virtio_msg_notify_with_data, byte for byte: index = data | 0xFFFF,
+        offset = (data >> 16) | 0x7FFF, wrap = data >> 31 (0 or 1, so `wrap & (1 << 31)` in
+        _vmsg_notify is always 0)."""
+        data = vq.notification_data()
+        index = data | 0xFFFF
+        data >>= 16
+        offset = data | 0x7FFF
+        wrap = data >> 15
+        return await self._notify(index, offset, wrap)
+
     async def notify_with_data(self, vq: SplitVirtqueue) -> bool:
-        """The intended masks (see the module doc for the RFC's defect)."""
+        """The intended computation (NOTIFY_DATA_FIXED): index = data & 0xFFFF, offset =
+        bits 30:16 of data, wrap = bit 31 of data in bit 31."""
         data = vq.notification_data()
         index = data & 0xFFFF
         data >>= 16
-        return await self._notify(index, data & 0x7FFF, data >> 15)
+        return await self._notify(index, data & 0x7FFF, (data >> 15 & 1) << EVENT_AVAIL_WRAP_SHIFT)
 
     # --- events from the bus -------------------------------------------------------------------
     def event(self, msg: bytes) -> int:

@@ -36,17 +36,33 @@ from .virtqueue import Buffer, SplitVirtqueue
 WaitUntil = Callable[[Callable[[], bool]], Awaitable[Any]]
 STATUS_UNWRITTEN = 0xFF         # the driver's status byte before the device writes it
 
-BLK_DRIVER_FEATURES = [
+VIRTIO_BLK_F_ZONED = 17
+# virtio_blk's feature tables (drivers/block/virtio_blk.c): the modern one adds ZONED.
+BLK_DRIVER_FEATURES_LEGACY = [
     VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_RO,
     VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_CONFIG_WCE,
     VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES, VIRTIO_BLK_F_SECURE_ERASE,
 ]
+BLK_DRIVER_FEATURES = BLK_DRIVER_FEATURES_LEGACY + [VIRTIO_BLK_F_ZONED]
+
+# struct virtio_blk_config member offsets the probe reads (include/uapi/linux/virtio_blk.h).
+_CFG_CAPACITY, _CFG_SIZE_MAX, _CFG_SEG_MAX, _CFG_BLK_SIZE = 0, 8, 12, 20
+_CFG_PHYS_BLOCK_EXP, _CFG_ALIGNMENT_OFFSET, _CFG_MIN_IO_SIZE, _CFG_OPT_IO_SIZE = 24, 25, 26, 28
+_CFG_WCE, _CFG_NUM_QUEUES = 32, 34
+_CFG_MAX_DISCARD_SECTORS, _CFG_MAX_DISCARD_SEG, _CFG_DISCARD_SECTOR_ALIGNMENT = 36, 40, 44
+_CFG_MAX_WRITE_ZEROES_SECTORS = 48
+_CFG_MAX_SECURE_ERASE_SECTORS, _CFG_MAX_SECURE_ERASE_SEG, _CFG_SECURE_ERASE_SECTOR_ALIGNMENT = 60, 64, 68
+_CFG_ZONED_MODEL = 92
+VIRTIO_BLK_Z_NONE, VIRTIO_BLK_Z_HM, VIRTIO_BLK_Z_HA = 0, 1, 2
 
 
 @dataclass
 class GenericDriver:
-    """A driver that reads `config_read_len` bytes of config (one generation-checked read),
-    creates the named queues and sets DRIVER_OK itself (set_ready) or leaves it to the core."""
+    """A driver that reads `config_read_len` bytes of config (virtio_cread_bytes: one-byte gets
+    in one generation loop), creates the named queues and sets DRIVER_OK itself (set_ready) or
+    leaves it to the core. `validate`, when given, is the driver's validate hook
+    (`async validate(core)`, run by the core after finalize_features; it may clear bits of
+    core.transport.features or raise VirtioError)."""
     feature_table: list[int] = field(default_factory=list)
     queues: Sequence[VqSpec] = ()
     config_read_len: int = 0
@@ -55,6 +71,7 @@ class GenericDriver:
     vqs: list[Optional[SplitVirtqueue]] = field(default_factory=list)
     config_changes: int = 0
     removed: bool = False
+    validate: Optional[Callable[[VirtioCore], Awaitable[None]]] = None
 
     async def probe(self, core: VirtioCore) -> None:
         length = min(self.config_read_len, core.transport.config_size)
@@ -283,30 +300,96 @@ class QueueIo:
 
 
 class BlkDriver(GenericDriver, QueueIo):
-    """virtio-blk as the transport sees it, in the order of Linux's virtblk_probe: the blk
-    feature table; find_vqs with one request queue "req.0"; the capacity with virtio_cread
-    (a u64, so generation / get(0, 8) / generation); then, as a blk-like driver that keeps the
-    whole config struct, one config->get of it (up to 60 bytes, so that it splits at small
-    msg_size); DRIVER_OK from the driver (virtio_device_ready). I/O: read / write / flush /
+    """virtio-blk as the transport sees it, in the order of Linux 6.12's virtblk_probe:
+      init_vq: num_queues with virtio_cread_feature(MQ) (one 2-byte get); MQ with 0 queues fails
+        (EINVAL); min(num_queues, nr_cpu_ids) queues "req.0".. (`nr_cpu_ids`, default 1; the
+        model does I/O on queue 0); find_vqs;
+      virtblk_read_limits: seg_max (SEG_MAX), size_max (SIZE_MAX), blk_size (BLK_SIZE),
+        physical_block_exp, alignment_offset, min_io_size, opt_io_size (TOPOLOGY),
+        discard_sector_alignment, max_discard_sectors, max_discard_seg (DISCARD),
+        max_write_zeroes_sectors (WRITE_ZEROES), secure_erase_sector_alignment,
+        max_secure_erase_sectors, max_secure_erase_seg (SECURE_ERASE; any of them 0 fails the
+        probe with EINVAL after del_vqs), zoned.model (ZONED: host-managed is not modelled and
+        fails EOPNOTSUPP, an unknown model EINVAL); each a typed accessor (one get, no
+        generation read);
+      virtblk_get_cache_mode: wce (CONFIG_WCE, one 1-byte get);
+      virtblk_update_capacity: capacity with virtio_cread (a u64: generation, get(0, 8),
+        generation);
+      virtio_device_ready.
+    The values read are kept in `limits`; `capacity` in sectors. I/O: read / write / flush /
     get_id one request at a time, `submit([BlkRequest...])` for many in flight; an error status
     raises IoStatusError (a VirtioError EIO carrying the status)."""
 
-    def __init__(self, callback=None, config_read_len: int = 60, *,
-                 wait_until: Optional[WaitUntil] = None) -> None:
-        super().__init__(feature_table=list(BLK_DRIVER_FEATURES),
-                         queues=[VqInfo("req.0", callback or self.vq_done)], config_read_len=config_read_len)
+    feature_table_legacy = BLK_DRIVER_FEATURES_LEGACY
+
+    def __init__(self, callback=None, *, wait_until: Optional[WaitUntil] = None, nr_cpu_ids: int = 1) -> None:
+        super().__init__(feature_table=list(BLK_DRIVER_FEATURES), queues=[])
+        self.callback = callback
+        self.nr_cpu_ids = nr_cpu_ids
         self.capacity = 0
+        self.limits: dict[str, int] = {}
+        self.writeback = False
         self._io_init(wait_until, callback is None)
 
     async def probe(self, core: VirtioCore) -> None:
         self.core = core
+        await self._init_vq(core)
+        try:
+            await self._read_limits(core)
+        except VirtioError:
+            await core.transport.del_vqs()          # out_free_vq
+            raise
+        self.writeback = await self._get_cache_mode(core)
+        self.capacity = await core.cread(_CFG_CAPACITY, 8)   # virtblk_update_capacity
+        await core.device_ready()
+
+    async def _init_vq(self, core: VirtioCore) -> None:
+        num_vqs = await core.cread_feature(VIRTIO_BLK_F_MQ, _CFG_NUM_QUEUES, 2)
+        if num_vqs == 0:
+            raise VirtioError(errno.EINVAL, "MQ advertised but zero queues reported")
+        num_vqs = min(self.nr_cpu_ids, 1 if num_vqs is None else num_vqs)
+        self.queues = [VqInfo(f"req.{i}", self.callback or self.vq_done) for i in range(num_vqs)]
         self.vqs = await core.transport.find_vqs(list(self.queues))
-        self.capacity = int.from_bytes(await core.cread_bytes(0, 8), "little")
-        length = min(self.config_read_len, core.transport.config_size)
-        if length:
-            self.config = await core.transport.get(0, length)
-        if self.set_ready:
-            await core.device_ready()
+
+    async def _read_limits(self, core: VirtioCore) -> None:
+        lim = self.limits
+        reads = [("seg_max", VIRTIO_BLK_F_SEG_MAX, _CFG_SEG_MAX, 4),
+                 ("size_max", VIRTIO_BLK_F_SIZE_MAX, _CFG_SIZE_MAX, 4),
+                 ("blk_size", VIRTIO_BLK_F_BLK_SIZE, _CFG_BLK_SIZE, 4),
+                 ("physical_block_exp", VIRTIO_BLK_F_TOPOLOGY, _CFG_PHYS_BLOCK_EXP, 1),
+                 ("alignment_offset", VIRTIO_BLK_F_TOPOLOGY, _CFG_ALIGNMENT_OFFSET, 1),
+                 ("min_io_size", VIRTIO_BLK_F_TOPOLOGY, _CFG_MIN_IO_SIZE, 2),
+                 ("opt_io_size", VIRTIO_BLK_F_TOPOLOGY, _CFG_OPT_IO_SIZE, 4)]
+        for name, bit, offset, size in reads:
+            value = await core.cread_feature(bit, offset, size)
+            if value is not None:
+                lim[name] = value
+        if core.has_feature(VIRTIO_BLK_F_DISCARD):
+            for name, offset in (("discard_sector_alignment", _CFG_DISCARD_SECTOR_ALIGNMENT),
+                                 ("max_discard_sectors", _CFG_MAX_DISCARD_SECTORS),
+                                 ("max_discard_seg", _CFG_MAX_DISCARD_SEG)):
+                lim[name] = await core.cread(offset, 4)
+        if core.has_feature(VIRTIO_BLK_F_WRITE_ZEROES):
+            lim["max_write_zeroes_sectors"] = await core.cread(_CFG_MAX_WRITE_ZEROES_SECTORS, 4)
+        if core.has_feature(VIRTIO_BLK_F_SECURE_ERASE):
+            for name, offset in (("secure_erase_sector_alignment", _CFG_SECURE_ERASE_SECTOR_ALIGNMENT),
+                                 ("max_secure_erase_sectors", _CFG_MAX_SECURE_ERASE_SECTORS),
+                                 ("max_secure_erase_seg", _CFG_MAX_SECURE_ERASE_SEG)):
+                lim[name] = await core.cread(offset, 4)
+                if not lim[name]:
+                    raise VirtioError(errno.EINVAL, f"virtio_blk: {name} can't be 0")
+        if core.has_feature(VIRTIO_BLK_F_ZONED):
+            model = lim["zoned_model"] = await core.cread(_CFG_ZONED_MODEL, 1)
+            if model == VIRTIO_BLK_Z_HM:
+                raise VirtioError(errno.EOPNOTSUPP, "host-managed zoned limits are not modelled")
+            if model not in (VIRTIO_BLK_Z_NONE, VIRTIO_BLK_Z_HA):
+                raise VirtioError(errno.EINVAL, f"unsupported zone model {model}")
+
+    async def _get_cache_mode(self, core: VirtioCore) -> bool:
+        wce = await core.cread_feature(VIRTIO_BLK_F_CONFIG_WCE, _CFG_WCE, 1)
+        if wce is None:
+            return core.has_feature(VIRTIO_BLK_F_FLUSH)
+        return bool(wce)
 
     async def remove(self, core: VirtioCore) -> None:
         await super().remove(core)
@@ -333,7 +416,9 @@ class BlkDriver(GenericDriver, QueueIo):
 
 
 class RngDriver(GenericDriver, QueueIo):
-    """virtio-rng: no features, no config, one queue "input"; read(n) as hwrng's read."""
+    """virtio-rng (drivers/char/hw_random/virtio-rng.c probe_common): no features, no config
+    read; find_vqs with one queue "input"; virtio_device_ready. read(n) as hwrng's read. (The
+    kernel then queues one entropy request of its own; the model queues buffers only when asked.)"""
 
     def __init__(self, callback=None, *, wait_until: Optional[WaitUntil] = None) -> None:
         super().__init__(feature_table=[], queues=[VqInfo("input", callback or self.vq_done)])
