@@ -6,6 +6,7 @@ import pytest
 from unit_helpers import hx, run
 from vmsg.models import BlkDevice, DeviceBus, GenericDevice, NullQueueBackend, RngDevice
 from vmsg.models.blk_defs import BLK_CFG_WCE, VIRTIO_BLK_F_FLUSH
+from vmsg.models.device import NEEDS_RESET
 from vmsg.proto import BusId, Feature, Message, TransportId, feature_bit
 from vmsg.proto import payloads as p
 
@@ -131,8 +132,8 @@ def test_needs_reset_is_sticky_until_reset():
 def test_status_bits_cleared_is_counted():
     d = Dev(GenericDevice(9, V1, b"", [4]))
     d.status(3)
-    assert d.status(1) == 1
-    assert d.bus.refusals["status_bits_cleared"] == 1
+    assert d.status(1) == 3                          # held bits are kept: only reset clears them
+    assert d.bus.refusals["status_bits_cleared"] == 1 and d.dev.status == 3
 
 
 def test_config_bounds_and_slot_limits():
@@ -217,7 +218,13 @@ def test_malformed_and_unexpected_messages_are_dropped_and_counted(slot, reason)
 def test_kicks_need_driver_ok_and_an_active_queue():
     d = Dev(GenericDevice(9, V1, b"", [4, 4]))
     kick = lambda vq, data=0: req(TransportId.EVENT_AVAIL, p.EventAvail(vq, data))
-    assert d.ask(kick(0)) == [] and d.bus.drops["kick_before_driver_ok"] == 1
+    assert d.ask(kick(0)) == [] and d.bus.drops["kick_after_reset"] == 1      # status 0: a stale doorbell
+    d.status(3)
+    ev = d.ask(kick(0))                              # the driver started: a kick before DRIVER_OK
+    assert [m.msg_id for m in ev] == [TransportId.EVENT_CONFIG] and ev[0].payload.status & NEEDS_RESET
+    assert d.bus.refusals["kick_before_driver_ok"] == 1 and d.dev.kicks == []
+    assert d.ask(kick(0)) == [] and d.bus.drops["kick_needs_reset"] == 1      # announced once
+    d.status(0)
     d.status(3)
     d.set_features(V1)
     d.status(0x0B)
@@ -264,3 +271,97 @@ def test_get_devices_windows():
     bus2 = DeviceBus(44)
     bus2.add(2, RngDevice())
     assert _get_devices(bus2, 0, 8).next_offset == 0          # nothing beyond the window
+
+
+# --- the status state machine and the spec's error rules -------------------------------------------
+def ready(d: Dev, features: int = V1, queues=(0,), size: int = 4) -> None:
+    """ACKNOWLEDGE, DRIVER, features, FEATURES_OK, queues, DRIVER_OK: the spec's order."""
+    d.status(3)
+    d.set_features(features)
+    assert d.status(0x0B) == 0x0B
+    for q in queues:
+        d.one(req(TransportId.SET_VQUEUE, p.SetVqueue(q, 0, size, 0x1000 * (q + 1), 0x10000, 0x20000)))
+    assert d.status(0x0F) == 0x0F
+
+
+def test_features_ok_without_driver_is_refused():
+    d = Dev(GenericDevice(9, V1, b"", [4]))
+    d.status(1)
+    d.set_features(V1)
+    assert d.status(0x09) == 0x01 and d.bus.refusals["features_ok_without_driver"] == 1
+
+
+def test_driver_ok_without_features_ok_is_refused_on_a_version_1_device():
+    d = Dev(GenericDevice(9, V1, b"", [4]))
+    assert d.status(0x07) == 0x03 and d.bus.refusals["driver_ok_without_features_ok"] == 1
+    legacy = Dev(GenericDevice(9, feature_bit(3), b"", [4]))     # no VERSION_1: no FEATURES_OK step
+    assert legacy.status(0x07) == 0x07
+
+
+def test_set_vqueue_after_driver_ok_needs_reset_and_leaves_the_queue():
+    d = Dev(GenericDevice(9, V1, b"", [4, 4]))
+    ready(d, queues=(0,))
+    out = d.ask(req(TransportId.SET_VQUEUE, p.SetVqueue(1, 0, 4, 0x5000, 0x6000, 0x7000)))
+    assert [m.msg_id for m in out] == [TransportId.SET_VQUEUE, TransportId.EVENT_CONFIG]
+    assert out[0].is_response and out[1].payload.status & NEEDS_RESET
+    assert not d.dev.queues[1].active and d.bus.refusals["set_vqueue_after_driver_ok"] == 1
+
+
+def test_set_vqueue_after_driver_ok_reenables_a_reset_queue_with_ring_reset():
+    rr = feature_bit(Feature.RING_RESET)
+    d = Dev(GenericDevice(9, V1 | rr, b"", [4]))
+    ready(d, V1 | rr)
+    d.one(req(TransportId.RESET_VQUEUE, p.ResetVqueue(0)))
+    assert d.ask(req(TransportId.SET_VQUEUE, p.SetVqueue(0, 0, 4, 0x5000, 0x6000, 0x7000)))[0].is_response
+    assert d.dev.queues[0].active and d.dev.queues[0].desc == 0x5000 and not d.dev.status & NEEDS_RESET
+    # an active queue cannot be changed even with RING_RESET
+    out = d.ask(req(TransportId.SET_VQUEUE, p.SetVqueue(0, 0, 4, 0x8000, 0x6000, 0x7000)))
+    assert out[1].msg_id == TransportId.EVENT_CONFIG and d.dev.queues[0].desc == 0x5000
+
+
+def test_failed_stops_io():
+    d = Dev(GenericDevice(9, V1, b"", [4]))
+    ready(d)
+    d.status(0x8F)                                        # the driver gives up
+    assert d.ask(req(TransportId.EVENT_AVAIL, p.EventAvail(0, 0))) == []
+    assert d.bus.drops["kick_failed"] == 1 and d.dev.kicks == []
+
+
+def test_reset_restores_driver_written_config_and_keeps_generation_and_device_changes():
+    d = Dev(BlkDevice(queue_size=8))
+    ready(d, d.dev.features, size=8)
+    d.one(req(TransportId.SET_CONFIG, p.SetConfig.make(0, BLK_CFG_WCE, b"\x01")))
+    assert d.dev.config[BLK_CFG_WCE] == 1
+    run(d.bus.change_config(1, 0, b"\x00\x10"))           # the device grows itself: generation 1
+    d.status(0)
+    assert d.dev.config[BLK_CFG_WCE] == 0                 # the driver's write is gone
+    assert d.dev.config[0:2] == b"\x00\x10" and d.dev.generation == 1
+
+
+NOTIF = feature_bit(Feature.NOTIFICATION_DATA)
+
+
+@pytest.mark.parametrize("data,ok", [
+    (0x0000_0003, True),            # three new entries at avail idx 3
+    (0x0000_0004, True),            # a whole ring (size 4)
+    (0x0000_0005, False),           # more new entries than the queue holds
+    (0x0000_FFFF, False),           # the RFC's `| 0x7FFF` offset: not an avail index
+    (0x8000_0002, False),           # wrap set: idx 0x8002, far beyond the ring
+])
+def test_notification_data_next_offset_the_ring_cannot_hold_needs_reset(data, ok):
+    from vmsg.models import ByteMemory
+    mem = ByteMemory(1 << 20, 0)
+    d = Dev(GenericDevice(9, V1 | NOTIF, b"", [4]), memory=mem)
+    ready(d, V1 | NOTIF)
+    out = d.ask(req(TransportId.EVENT_AVAIL, p.EventAvail(0, data)))
+    if ok:
+        assert out == [] and [k.data for k in d.dev.kicks] == [data]
+    else:
+        assert [m.msg_id for m in out] == [TransportId.EVENT_CONFIG] and d.dev.status & NEEDS_RESET
+        assert d.bus.refusals["kick_bad_next_offset"] == 1 and d.dev.kicks == []
+
+
+def test_next_offset_is_not_checked_without_notification_data():
+    d = Dev(GenericDevice(9, V1, b"", [4]))
+    ready(d)
+    assert d.ask(req(TransportId.EVENT_AVAIL, p.EventAvail(0, 0xFFFF))) == [] and len(d.dev.kicks) == 1

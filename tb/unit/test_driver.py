@@ -424,8 +424,15 @@ def test_remove_resets_deletes_queues_and_acknowledges_again():
 
 
 # --- notifications and events ---------------------------------------------------------------------
+def negotiate(t, features=V1):
+    """What the core does before DRIVER_OK: features, then FEATURES_OK (the device enforces it)."""
+    t.features = features
+    run(t.finalize_features())
+
+
 def test_notify_sends_event_avail_without_waiting():
     rig, dev, t = generic_rig(queues=(8, 8))
+    negotiate(t)
     vqs = run(t.find_vqs(["a", "b"]))
     run(t.set_status(0x0F))
     n0 = len(rig.bus.log)
@@ -441,8 +448,12 @@ def test_notify_with_data_default_is_the_rfc_bytes():
     """Byte-exact mode (the default): virtio_msg_notify_with_data's `|` computation. For queue 2
     with avail idx 0x8005: data = 0x80050002, index = data | 0xFFFF = 0x8005FFFF, offset =
     0x8005 | 0x7FFF = 0xFFFF, wrap = 1 masked with 1 << 31 = 0."""
-    rig, dev, t = generic_rig(queues=(8, 8, 8))
-    t.features = V1 | feature_bit(Feature.NOTIFICATION_DATA)
+    rig = Rig(44)
+    dev = GenericDevice(9, V1 | feature_bit(Feature.NOTIFICATION_DATA), bytes(64), [8, 8, 8])
+    rig.dbus.add(4, dev)
+    t = rig.transport(4)
+    run(t.register())
+    negotiate(t, V1 | feature_bit(Feature.NOTIFICATION_DATA))
     vqs = run(t.find_vqs(["a", "b", "c"]))
     vq = vqs[2]
     vq.avail_idx_shadow = 0x8005
@@ -454,14 +465,15 @@ def test_notify_with_data_default_is_the_rfc_bytes():
 
 def test_notify_with_data_fixed_switch_uses_intended_masks():
     rig = Rig(44)
-    dev = GenericDevice(9, V1, bytes(64), [8, 8, 8])
+    dev = GenericDevice(9, V1 | feature_bit(Feature.NOTIFICATION_DATA), bytes(64), [8, 8, 8])
     rig.dbus.add(4, dev)
     t = rig.transport(4, notify_data=NOTIFY_DATA_FIXED)
     run(t.register())
-    t.features = V1 | feature_bit(Feature.NOTIFICATION_DATA)
+    negotiate(t, V1 | feature_bit(Feature.NOTIFICATION_DATA))
     vqs = run(t.find_vqs(["a", "b", "c"]))
     vq = vqs[2]
     vq.avail_idx_shadow = 0x8005                   # avail idx with bit 15 set
+    dev.rings[2].last_avail_idx = 0x8000           # both sides far along: 5 entries announced
     run(t.set_status(0x0F))
     assert run(vq.notify())
     # index 2, offset 5, wrap bit 31 set
@@ -894,6 +906,7 @@ def test_legacy_table_is_used_when_the_device_lacks_version_1():
 def test_device_ready_twice_is_recorded():
     rig, dev, t = generic_rig()
     core = VirtioCore(t, None)
+    negotiate(t)
     run(t.set_status(0x0F))
     run(core.device_ready())
     assert t.errors and "DRIVER_OK already set" in str(t.errors[-1])

@@ -23,8 +23,18 @@ Choices where the sources leave room (see docs of each handler):
   device is dropped (no response) and counted in `drops`;
 - a well-formed request always gets exactly one response; a request the device cannot honour
   is refused in the response (FEATURES_OK cleared, config size 0) and counted in `refusals`;
-- kicks before DRIVER_OK or to an inactive queue are ignored and counted (QEMU raises
-  DEVICE_NEEDS_RESET for the former; this device does not).
+- the status byte follows the spec's state machine (`_set_status`): bits the driver may not set
+  yet (FEATURES_OK without DRIVER, DRIVER_OK without FEATURES_OK on a VERSION_1 device) are
+  refused (left clear in the response), bits it tries to clear other than by reset are kept;
+  each is counted in `refusals`. SET_VQUEUE after DRIVER_OK (other than re-enabling a queue
+  reset with RING_RESET) sets DEVICE_NEEDS_RESET and sends EVENT_CONFIG;
+- a kick before DRIVER_OK (after the driver started, status != 0), or whose next offset the ring
+  cannot hold (NOTIFICATION_DATA: offset bits >= 0x8000, or more new entries than the queue
+  size), sets DEVICE_NEEDS_RESET and sends EVENT_CONFIG; a kick at status 0 (a doorbell the
+  reset overtook: doorbells do not keep order with messages), after FAILED or DEVICE_NEEDS_RESET,
+  or to an inactive queue is ignored and counted in `drops`;
+- reset (status 0) clears the driver's features, queues and status and restores the config
+  bytes the driver wrote (SET_CONFIG) to the device's own values; the generation survives.
 """
 from __future__ import annotations
 
@@ -45,6 +55,8 @@ NUM_FEATURE_BITS = 64
 DRIVER_OK = int(Status.DRIVER_OK)
 FEATURES_OK = int(Status.FEATURES_OK)
 NEEDS_RESET = int(Status.DEVICE_NEEDS_RESET)
+DRIVER = int(Status.DRIVER)
+FAILED = int(Status.FAILED)
 
 
 # Completion paths a device type may ask for (`VirtioDeviceModel.completion_path`): the engine's
@@ -151,6 +163,7 @@ class VirtioDeviceModel:
         self.vendor_id = vendor_id
         self.features = features                    # offered, 64 bits
         self.config = bytearray(config)
+        self.device_config = bytearray(config)      # the device's own values (reset restores them)
         self.queues = [QueueState(m) for m in queue_max_sizes]
         self.status = 0
         self.driver_features = [0, 0]               # words 0 and 1 as SET_DRV_FEATURES wrote them
@@ -187,14 +200,20 @@ class VirtioDeviceModel:
         return True
 
     def write_config(self, offset: int, data: bytes) -> None:
-        """A driver write accepted by SET_CONFIG."""
+        """A driver write accepted by SET_CONFIG (undone by a device reset)."""
         self.config[offset:offset + len(data)] = data
+
+    def device_write_config(self, offset: int, data: bytes) -> None:
+        """A change made by the device itself (survives a device reset)."""
+        self.config[offset:offset + len(data)] = data
+        self.device_config[offset:offset + len(data)] = data
 
     def reset(self) -> None:
         """Device-type state to clear on a device reset (status 0): kicks and queue rings (the
         spec discards pending queue work). Subclasses extend it."""
         self.kicks.clear()
         self.rings.clear()
+        self.config[:] = self.device_config
 
     # --- queue rings (avail side) ----------------------------------------------------------------
     def attach_ring(self, vq: int, ring: DeviceVirtqueue) -> None:
@@ -311,7 +330,7 @@ class DeviceBus:
         if offset + len(data) > dev.config_size:
             raise ValueError("config change beyond the config space")
         dev.generation = (dev.generation + 1) & 0xFFFFFFFF
-        dev.config[offset:offset + len(data)] = data
+        dev.device_write_config(offset, data)
         return self.event_config(dev_num, offset, data)
 
     async def set_needs_reset(self, dev_num: int) -> bytes:
@@ -338,15 +357,40 @@ class DeviceBus:
         if dev is None:
             self.drops["kick_unknown_device"] += 1
             return []
-        if not dev.status & DRIVER_OK:
-            self.drops["kick_before_driver_ok"] += 1
+        if dev.status & FAILED:
+            self.drops["kick_failed"] += 1          # FAILED stops I/O
             return []
+        if not dev.status & DRIVER_OK:
+            if not dev.status or dev.status & NEEDS_RESET:
+                self.drops["kick_after_reset" if not dev.status else "kick_needs_reset"] += 1
+                return []
+            self.refusals["kick_before_driver_ok"] += 1
+            return [await self.set_needs_reset(dev_num)]
         if vq >= len(dev.queues) or not dev.queues[vq].active:
             self.drops["kick_inactive_queue"] += 1
             return []
+        if (dev.has_negotiated(Feature.NOTIFICATION_DATA) and not dev.status & NEEDS_RESET
+                and not self._next_offset_ok(dev, vq, data)):
+            self.refusals["kick_bad_next_offset"] += 1
+            return [await self.set_needs_reset(dev_num)]
         dev.kicks.append(Kick(vq, data))
         out = await dev.on_kick(self, dev_num, vq, data)
         return out + self.take_events()
+
+    @staticmethod
+    def _next_offset_ok(dev: VirtioDeviceModel, vq: int, data: int) -> bool:
+        """NOTIFICATION_DATA on a split ring: the offset (bits 30:0) is the driver's next avail
+        index (bits 14:0), its bit 15 in the wrap bit (31). An offset the avail index field
+        cannot hold, or one announcing more new entries than the queue has, is a position
+        outside the ring."""
+        offset = data & 0x7FFF_FFFF
+        if offset >= 0x8000:
+            return False
+        ring = dev.rings.get(vq)
+        if ring is None:
+            return True
+        next_idx = offset | (data >> 31 & 1) << 15
+        return (next_idx - ring.last_avail_idx) & 0xFFFF <= dev.queues[vq].size
 
     def take_events(self) -> list[bytes]:
         """The EVENT_USED messages a software backend decided since the last call (empty for a
@@ -444,20 +488,31 @@ class DeviceBus:
         return [self._respond(msg, p.GetDeviceStatusResp(dev.status))]
 
     async def _set_status(self, msg: Message, dev: VirtioDeviceModel) -> list[bytes]:
-        """0 resets the device (features, queues, status; not the generation). Setting
-        FEATURES_OK with features the device refuses leaves FEATURES_OK cleared. The device owns
+        """0 resets the device (features, queues, status, driver-written config; not the
+        generation). Otherwise the spec's order is enforced and the response carries the status
+        the device holds: FEATURES_OK needs DRIVER and features the device accepts; DRIVER_OK
+        needs FEATURES_OK on a VERSION_1 device; bits already set cannot be cleared (only reset
+        clears them). A refused bit is left clear and counted. The device owns
         DEVICE_NEEDS_RESET: a driver write neither sets nor clears it."""
         new = msg.payload.status & 0xFF
         if new == 0:
             await self.reset_device(msg.dev_id)
             return [self._respond(msg, p.SetDeviceStatusResp(0))]
         new = (new & ~NEEDS_RESET) | (dev.status & NEEDS_RESET)
-        if new & FEATURES_OK and not dev.status & FEATURES_OK:
-            if not dev.accept_features(dev.negotiated):
+        if dev.status & ~new:
+            self.refusals["status_bits_cleared"] += 1   # the driver may only add bits
+            new |= dev.status
+        added = new & ~dev.status
+        if added & FEATURES_OK:
+            if not new & DRIVER:
+                new &= ~FEATURES_OK
+                self.refusals["features_ok_without_driver"] += 1
+            elif not dev.accept_features(dev.negotiated):
                 new &= ~FEATURES_OK
                 self.refusals["features_refused"] += 1
-        if dev.status & ~new & ~NEEDS_RESET:
-            self.refusals["status_bits_cleared"] += 1   # the driver may only add bits
+        if added & DRIVER_OK and dev.features >> Feature.VERSION_1 & 1 and not new & FEATURES_OK:
+            new &= ~DRIVER_OK
+            self.refusals["driver_ok_without_features_ok"] += 1
         dev.status = new
         return [self._respond(msg, p.SetDeviceStatusResp(dev.status))]
 
@@ -482,6 +537,12 @@ class DeviceBus:
         """Size must be a power of two no larger than max_size, the queue must exist; otherwise
         the queue stays inactive (GET_VQUEUE shows size 0). Always answered."""
         req: p.SetVqueue = msg.payload
+        if dev.status & DRIVER_OK and not (dev.has_negotiated(Feature.RING_RESET) and req.index < len(dev.queues)
+                                           and not dev.queues[req.index].active):
+            # The queue layout is fixed once DRIVER_OK is set (re-enabling a queue after its
+            # RESET_VQUEUE needs RING_RESET): the device needs a reset; the queue is unchanged.
+            self.refusals["set_vqueue_after_driver_ok"] += 1
+            return [self._respond(msg, p.Empty()), await self.set_needs_reset(msg.dev_id)]
         ok = (req.index < len(dev.queues) and dev.queues[req.index].max_size
               and 0 < req.size <= dev.queues[req.index].max_size and not req.size & (req.size - 1))
         if not ok:
