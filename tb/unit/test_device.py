@@ -365,3 +365,9 @@ def test_next_offset_is_not_checked_without_notification_data():
     d = Dev(GenericDevice(9, V1, b"", [4]))
     ready(d)
     assert d.ask(req(TransportId.EVENT_AVAIL, p.EventAvail(0, 0xFFFF))) == [] and len(d.dev.kicks) == 1
+
+
+def test_notification_data_is_offered_only_when_asked():
+    assert not BlkDevice().features & NOTIF and not RngDevice(event_idx=True).features & NOTIF
+    assert BlkDevice(notification_data=True).features & NOTIF
+    assert RngDevice(notification_data=True).features & NOTIF

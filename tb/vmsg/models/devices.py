@@ -77,8 +77,9 @@ class BlkDevice(VirtioDeviceModel):
     Completions use the engine's stream port (`completion_path` "stream"). The disk contents
     survive a device reset.
 
-    Offers VERSION_1, SEG_MAX, BLK_SIZE, FLUSH, CONFIG_WCE, plus EVENT_IDX when event_idx and
-    any `extra_features`; `features` replaces that whole set (for tests that need an exact
+    Offers VERSION_1, SEG_MAX, BLK_SIZE, FLUSH, CONFIG_WCE, plus EVENT_IDX when event_idx,
+    NOTIFICATION_DATA only when `notification_data` (the seed's driver cannot use it: see
+    docs/architecture.md) and any `extra_features`; `features` replaces that whole set (for tests that need an exact
     offer, e.g. one whose negotiation makes Linux's virtio_blk read nothing but the capacity). `refuse` lets a test make the device refuse FEATURES_OK for some
     feature combinations (it receives the driver's features, True means refuse). Only the
     writeback byte (wce) of the config is writable.
@@ -88,13 +89,15 @@ class BlkDevice(VirtioDeviceModel):
                  extra_features: int = 0, seg_max: int = 32, blk_size: int = SECTOR_SIZE,
                  config_size: int = BLK_CONFIG_SIZE,
                  refuse: Optional[Callable[[int], bool]] = None, features: Optional[int] = None,
-                 serial: bytes = b"vmsg-ramdisk") -> None:
+                 serial: bytes = b"vmsg-ramdisk", notification_data: bool = False) -> None:
         if features is None:
             features = (feature_bit(Feature.VERSION_1) | feature_bit(VIRTIO_BLK_F_SEG_MAX)
                         | feature_bit(VIRTIO_BLK_F_BLK_SIZE) | feature_bit(VIRTIO_BLK_F_FLUSH)
                         | feature_bit(VIRTIO_BLK_F_CONFIG_WCE) | extra_features)
             if event_idx:
                 features |= feature_bit(Feature.RING_EVENT_IDX)
+            if notification_data:
+                features |= feature_bit(Feature.NOTIFICATION_DATA)
         super().__init__(VIRTIO_ID_BLOCK, features, blk_config(capacity, seg_max, blk_size, size=config_size),
                          [queue_size])
         self.refuse = refuse
@@ -189,15 +192,19 @@ class RngDevice(VirtioDeviceModel):
     `produced` counts its bytes) and completes with the number of bytes written. Readable
     descriptors are ignored; a chain with no writable byte is completed with length 0 and
     counted in stats["malformed"]. Completions use the engine's register path (firmware).
+    Offers VERSION_1, EVENT_IDX when event_idx, NOTIFICATION_DATA only when
+    `notification_data`, and any `extra_features`.
     """
 
     completion_path = PATH_REGS
 
     def __init__(self, *, queue_size: int = 64, event_idx: bool = False, extra_features: int = 0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, notification_data: bool = False) -> None:
         features = feature_bit(Feature.VERSION_1) | extra_features
         if event_idx:
             features |= feature_bit(Feature.RING_EVENT_IDX)
+        if notification_data:
+            features |= feature_bit(Feature.NOTIFICATION_DATA)
         super().__init__(VIRTIO_ID_RNG, features, b"", [queue_size])
         self.seed = seed
         self._rng = random.Random(seed)
