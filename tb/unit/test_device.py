@@ -218,7 +218,9 @@ def test_malformed_and_unexpected_messages_are_dropped_and_counted(slot, reason)
 def test_kicks_need_driver_ok_and_an_active_queue():
     d = Dev(GenericDevice(9, V1, b"", [4, 4]))
     kick = lambda vq, data=0: req(TransportId.EVENT_AVAIL, p.EventAvail(vq, data))
-    assert d.ask(kick(0)) == [] and d.bus.drops["kick_after_reset"] == 1      # status 0: a stale doorbell
+    assert d.ask(kick(0)) == [] and d.bus.drops["kick_without_driver"] == 1   # status 0: a stale doorbell
+    d.status(1)
+    assert d.ask(kick(0)) == [] and d.bus.drops["kick_without_driver"] == 2   # no driver bound yet
     d.status(3)
     ev = d.ask(kick(0))                              # the driver started: a kick before DRIVER_OK
     assert [m.msg_id for m in ev] == [TransportId.EVENT_CONFIG] and ev[0].payload.status & NEEDS_RESET

@@ -28,11 +28,11 @@ Choices where the sources leave room (see docs of each handler):
   refused (left clear in the response), bits it tries to clear other than by reset are kept;
   each is counted in `refusals`. SET_VQUEUE after DRIVER_OK (other than re-enabling a queue
   reset with RING_RESET) sets DEVICE_NEEDS_RESET and sends EVENT_CONFIG;
-- a kick before DRIVER_OK (after the driver started, status != 0), or whose next offset the ring
+- a kick before DRIVER_OK once a driver started (DRIVER set), or whose next offset the ring
   cannot hold (NOTIFICATION_DATA: offset bits >= 0x8000, or more new entries than the queue
-  size), sets DEVICE_NEEDS_RESET and sends EVENT_CONFIG; a kick at status 0 (a doorbell the
-  reset overtook: doorbells do not keep order with messages), after FAILED or DEVICE_NEEDS_RESET,
-  or to an inactive queue is ignored and counted in `drops`;
+  size), sets DEVICE_NEEDS_RESET and sends EVENT_CONFIG; a kick without DRIVER (after a reset
+  or a remove: a doorbell the reset overtook, since doorbells do not keep order with messages),
+  after FAILED or DEVICE_NEEDS_RESET, or to an inactive queue is ignored and counted in `drops`;
 - reset (status 0) clears the driver's features, queues and status and restores the config
   bytes the driver wrote (SET_CONFIG) to the device's own values; the generation survives.
 """
@@ -361,8 +361,11 @@ class DeviceBus:
             self.drops["kick_failed"] += 1          # FAILED stops I/O
             return []
         if not dev.status & DRIVER_OK:
-            if not dev.status or dev.status & NEEDS_RESET:
-                self.drops["kick_after_reset" if not dev.status else "kick_needs_reset"] += 1
+            if not dev.status & DRIVER:
+                self.drops["kick_without_driver"] += 1     # reset or unbound: a stale doorbell
+                return []
+            if dev.status & NEEDS_RESET:
+                self.drops["kick_needs_reset"] += 1
                 return []
             self.refusals["kick_before_driver_ok"] += 1
             return [await self.set_needs_reset(dev_num)]
