@@ -948,3 +948,24 @@ def test_kernel_expect_refuses_a_caller_feature_statement_that_disagrees():
     from vmsg.tests import kernel_expect as kx
     with pytest.raises(ValueError):
         kx.linux_blk_probe(44, 1, 1 << 32 | 1 << 40, 1 << 32 | 1 << 40, 60, 8, (0, 0, 0))
+
+
+def test_restricted_memory_access_platform_needs_access_platform():
+    rig = Rig(44)
+    dev = GenericDevice(9, V1, b"", [8])
+    rig.dbus.add(4, dev)
+
+    async def go():
+        t = rig.transport(4)
+        await t.register()
+        core = VirtioCore(t, GenericDriver(queues=["q"]), restricted_mem_access=True)
+        await core.register()
+        return core
+
+    core = run(go())
+    assert core.probe_error is not None and core.probe_error.errno == errno.ENODEV
+    assert "ACCESS_PLATFORM" in str(core.probe_error)
+    ids = [s[1] for s in rig.bus.requests()]
+    i = ids.index(TransportId.SET_DRV_FEATURES)          # no FEATURES_OK: straight to FAILED
+    assert ids[i + 1:] == [TransportId.GET_DEVICE_STATUS, TransportId.SET_DEVICE_STATUS]
+    assert dev.status == Status.ACKNOWLEDGE | Status.DRIVER | Status.FAILED

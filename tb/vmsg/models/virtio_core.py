@@ -6,8 +6,8 @@ Order of operations as drivers/virtio/virtio.c (Linux 6.12) does them:
   virtio_dev_probe: add DRIVER; get_features; features = driver table & device features (the
   legacy table when the device lacks VERSION_1), plus the device's transport bits 28..41;
   finalize_features; the driver's `validate` hook when it has one, and finalize_features again
-  when validate changed the features; virtio_features_ok (VERSION_1: add FEATURES_OK and re-read
-  the status; FEATURES_OK cleared means the device refused: ENODEV); driver probe; get_status and
+  when validate changed the features; virtio_features_ok (the platform's restricted-memory
+  check when `restricted_mem_access`; VERSION_1: add FEATURES_OK and re-read the status; FEATURES_OK cleared means the device refused: ENODEV); driver probe; get_status and
   virtio_device_ready when the probe did not set DRIVER_OK; the driver's `scan` hook; enable
   config-change callbacks. Any failure adds FAILED (get_status, set_status) and leaves no driver
   bound.
@@ -45,8 +45,10 @@ class VirtioDriverModel(Protocol):
 class VirtioCore:
     """One struct virtio_device: the transport plus the driver bound to it."""
 
-    def __init__(self, transport: VirtioMsgDevice, driver: Optional[VirtioDriverModel] = None) -> None:
+    def __init__(self, transport: VirtioMsgDevice, driver: Optional[VirtioDriverModel] = None, *,
+                 restricted_mem_access: bool = False) -> None:
         self.transport = transport
+        self.restricted_mem_access = restricted_mem_access   # the platform's mem_acc callback
         self.driver = driver
         self.probed = False
         self.probe_error: Optional[VirtioError] = None
@@ -184,7 +186,13 @@ class VirtioCore:
             raise
 
     async def _features_ok(self) -> None:
-        """virtio_features_ok: without VERSION_1 there is no FEATURES_OK handshake."""
+        """virtio_features_ok: a platform that restricts memory access (virtio_check_mem_acc_cb,
+        `restricted_mem_access`) needs VERSION_1 and ACCESS_PLATFORM (ENODEV, nothing sent);
+        without VERSION_1 there is no FEATURES_OK handshake."""
+        if self.restricted_mem_access:
+            for bit in (Feature.VERSION_1, Feature.ACCESS_PLATFORM):
+                if not self.has_feature(bit):
+                    raise VirtioError(errno.ENODEV, f"device must provide {Feature(bit).name}")
         if not self.has_feature(Feature.VERSION_1):
             return
         await self.add_status(Status.FEATURES_OK)
