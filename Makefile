@@ -9,8 +9,9 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 APT_STAMP   := $(BUILD)/.apt-ok
 # liblz4-dev: FST waveforms; verilator: only for its verilator_coverage; lcov: genhtml;
-# gtkwave (fst2vcd, and the viewer) and xvfb: the waveform view, its test and its PNG.
-APT_PKGS    := liblz4-dev verilator lcov gtkwave xvfb
+# gtkwave (fst2vcd, and the viewer) and xvfb: the waveform view, its test and its PNG;
+# linux-source-6.12 (any point release) and gcc/libc6-dev: Linux's virtio_ring.c, built by `make linux`.
+APT_PKGS    := liblz4-dev verilator lcov gtkwave xvfb linux-source-6.12 gcc libc6-dev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS        ?= $(shell nproc)
 TESTS       ?=
@@ -23,7 +24,7 @@ PNG         ?= 0
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup gen sim test unit lint docs synth bench regress nightly cov waves waves-png waves-readme clean
+.PHONY: help setup gen linux sim test unit lint docs synth bench regress nightly cov waves waves-png waves-readme clean
 
 help:
 	@sed -n 's/^## //p' Makefile
@@ -51,16 +52,20 @@ $(STAMP): pyproject.toml
 gen: setup
 	$(PY) -m vmsgsim.gen
 
+## linux     build Linux's virtio_ring.c into build/linux/ (from linux-source-6.12, or LINUX_SRC=<tree>)
+linux: setup
+	$(PY) -m vmsgsim.linux
+
 ## sim       build the HDL and run the simulation tests (TESTS=<pattern>, WAVES=1)
-sim: gen
+sim: gen linux
 	$(PY) -m vmsgsim.cli sim --jobs $(JOBS) --waves $(WAVES) $(if $(TESTS),--tests '$(TESTS)')
 
 ## test      the full suite: unit tests, simulation tests, short regression (what CI runs)
-test: gen
+test: gen linux
 	$(PY) -m vmsgsim.cli test --jobs $(JOBS)
 
 ## unit      Python unit tests only (no simulator)
-unit: setup
+unit: setup linux
 	$(PY) -m pytest tb/unit -q -n $(JOBS)
 
 ## lint      verilator --lint-only -Wall on all RTL
@@ -82,20 +87,20 @@ bench: gen
 	$(PY) -m vmsgsim.bench
 
 ## regress   regression of the testplan (SEEDS=N, JOBS=N, PROFILE=quick|nightly)
-regress: gen
+regress: gen linux
 	$(PY) -m vmsgsim.regress --seeds $(SEEDS) --jobs $(JOBS) --profile $(PROFILE) $(if $(TESTS),--tests '$(TESTS)')
 
 ## nightly   regression with the nightly profile
-nightly: gen
+nightly: gen linux
 	$(PY) -m vmsgsim.regress --profile nightly --jobs $(JOBS) $(if $(TESTS),--tests '$(TESTS)')
 
 ## cov       merge coverage and write HTML reports (build/reports/coverage)
-cov: gen
+cov: gen linux
 	$(PY) -m vmsgsim.cov
 
 ## waves     rerun one test and seed with an FST waveform and its GTKWave view:
 ##           make waves TEST=<name> SEED=<n> [PNG=1] (PNG=1: the view as a picture, headless)
-waves: gen
+waves: gen linux
 	$(PY) -m vmsgsim.cli waves --test '$(TEST)' --seed '$(SEED)' --png '$(PNG)'
 
 ## waves-png make waves with PNG=1: <run folder>/waves.png next to the dump

@@ -1,0 +1,338 @@
+"""The Linux-side driver glue: the seed's virtio-msg transport (the driver model's
+`VirtioMsgDevice`, unchanged for every message it sends) with Linux's virtio_ring.c behind its
+virtqueues, and virtio-blk / virtio-rng drivers that do their I/O through the ring code the way
+drivers/block/virtio_blk.c and drivers/char/hw_random/virtio-rng.c do.
+
+What is Linux's here: the rings (vring_create_virtqueue, in the AXI memory through the DMA
+hooks), every descriptor and avail-ring write (virtqueue_add_sgs), the kick decision
+(virtqueue_kick_prepare; the notify callback sends EVENT_AVAIL through the transport), the
+reaping of the used ring the engine wrote (vring_interrupt on every EVENT_USED, then
+virtqueue_get_buf in the driver's callback, with virtqueue_disable_cb and virtqueue_enable_cb
+or, with `delayed_cb`, virtqueue_enable_cb_delayed), and the removal
+(virtqueue_detach_unused_buf after the reset). Feature negotiation goes through Linux's
+vring_transport_features; RING_PACKED and ORDER_PLATFORM are never negotiated (split rings and
+weak barriers only: the userspace shims abort on strong barriers), ACCESS_PLATFORM is required
+(without it the ring code would put host pointers into the descriptors).
+
+Scheduling: ring calls run in the cocotb thread only; a notify callback cannot await, so it
+schedules the EVENT_AVAIL (cocotb.start_soon) and returns true; the scheduled doorbells keep the
+kick order, and a failed one is an error of the transport.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Callable, Optional, Sequence
+
+import cocotb
+from cocotb.triggers import Event, First, Timer
+from cocotb.utils import get_sim_time
+
+from ..models import BusDriver
+from ..models.blk_defs import VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX
+from ..models.driver import VirtioMsgDevice, VqInfo
+from ..models.drivers import BlkRequest, IoRequest, RngRequest
+from ..models.errors import VirtioError
+from ..models.virtio_core import VirtioCore
+from ..proto.constants import TRANSPORT_FEATURE_END, TRANSPORT_FEATURE_START, Feature
+from .ring import ENOSPC, PAGE_SIZE, DmaDomain, LinuxVdev, LinuxVirtqueue, RegionAllocator
+
+# The model's own transport filter is replaced by Linux's vring_transport_features.
+ALL_TRANSPORT_BITS = frozenset(range(TRANSPORT_FEATURE_START, TRANSPORT_FEATURE_END))
+NEVER = (1 << Feature.RING_PACKED) | (1 << Feature.ORDER_PLATFORM)
+
+
+class HeapAllocator(RegionAllocator):
+    """Buffers of the Linux-side drivers (the model's Allocator protocol, reusing freed blocks)."""
+
+    def alloc(self, size: int, align: int = 8) -> int:
+        addr = super().alloc(size, align)
+        if addr is None:
+            raise MemoryError(f"Linux-side heap exhausted ({size} bytes)")
+        return addr
+
+
+class _NotifyData:
+    """What notify_with_data needs of a queue, taken when Linux kicked."""
+
+    def __init__(self, index: int, data: int) -> None:
+        self.index = index
+        self._data = data
+
+    def notification_data(self) -> int:
+        return self._data
+
+
+class LinuxMsgDevice(VirtioMsgDevice):
+    """The transport with Linux's virtqueues (see the module doc)."""
+
+    def __init__(self, bus, dev_id, memory, allocator, *, dma: DmaDomain, **kw) -> None:
+        kw["transport_features"] = ALL_TRANSPORT_BITS
+        super().__init__(bus, dev_id, memory, allocator, **kw)
+        self.ring = dma.ring
+        self.vdev = LinuxVdev(self.ring, dma)
+        self.doorbells: list = []   # scheduled EVENT_AVAIL tasks
+        self.irq_observer: Optional[Callable[[LinuxVirtqueue, bool], None]] = None
+        self.all_vqs: list[LinuxVirtqueue] = []  # every queue this transport made (stats)
+
+    async def finalize_features(self) -> None:
+        self.features = self.vdev.transport_features(self.features) & ~NEVER
+        self.vdev.features = self.features
+        if not self.has_feature(Feature.ACCESS_PLATFORM):
+            # Without it virtio_ring puts host pointers, not bus addresses, into descriptors.
+            raise VirtioError(errno.EINVAL, "the Linux ring needs VIRTIO_F_ACCESS_PLATFORM here")
+        await super().finalize_features()
+
+    def _linux_notify(self, vq: LinuxVirtqueue) -> bool:
+        """virtqueue_notify's callback: no await here; the EVENT_AVAIL is scheduled."""
+        if self.has_feature(Feature.NOTIFICATION_DATA):
+            coro = self.notify_with_data(_NotifyData(vq.index, vq.notification_data()))
+        else:
+            coro = self.notify(vq)
+        self.doorbells = [t for t in self.doorbells if not t.done()]
+        self.doorbells.append(cocotb.start_soon(self._doorbell(vq.index, coro)))
+        return True
+
+    async def _doorbell(self, index: int, coro) -> None:
+        if not await coro:
+            self._log(errno.EIO, f"EVENT_AVAIL of vq {index} failed")
+
+    async def _setup_vq(self, index: int, info: VqInfo) -> LinuxVirtqueue:
+        num = await self._vq_get(index)
+        try:
+            vq = LinuxVirtqueue(self.vdev, index, num, align=PAGE_SIZE, may_reduce_num=True,
+                                name=info.name or "", notify=self._linux_notify, callback=info.callback)
+        except MemoryError as exc:
+            raise VirtioError(errno.ENOMEM, str(exc)) from exc
+        vq.num_max = num
+        vq.irq_observer = self._observe
+        self.vqs.append(vq)
+        self.all_vqs.append(vq)
+        ret = await self._vq_set(vq, index)
+        if ret:
+            self._del_vq(vq)
+            raise VirtioError(-ret, f"SET_VQUEUE {index} failed")
+        return vq
+
+    def _observe(self, vq: LinuxVirtqueue, handled: bool) -> None:
+        if self.irq_observer is not None:
+            self.irq_observer(vq, handled)
+
+    async def drain_doorbells(self) -> None:
+        for t in list(self.doorbells):
+            await t
+        self.doorbells.clear()
+
+
+class LinuxBusDriver(BusDriver):
+    """The bus driver of the models, registering LinuxMsgDevice transports."""
+
+    def __init__(self, bus, memory, allocator, *, dma: DmaDomain, **kw) -> None:
+        super().__init__(bus, memory, allocator, **kw)
+        self.dma = dma
+        self.transports: list[LinuxMsgDevice] = []
+        self.irq_observer: Optional[Callable[[LinuxMsgDevice, LinuxVirtqueue, bool], None]] = None
+
+    async def register_device(self, dev_num: int) -> Optional[VirtioCore]:
+        transport = LinuxMsgDevice(self.bus, dev_num, self.memory, self.allocator, dma=self.dma,
+                                   count_flexible=self.count_flexible, ring_align=self.ring_align)
+        transport.irq_observer = lambda vq, handled: self._observe(transport, vq, handled)
+        self.transports.append(transport)
+        try:
+            await transport.register()
+        except VirtioError as exc:
+            self.errors.append(exc)
+            return None
+        factory = self.drivers.get(transport.device_id)
+        core = VirtioCore(transport, factory() if factory else None)
+        self.devices[dev_num] = core
+        await core.register()
+        return core
+
+    def _observe(self, transport, vq, handled) -> None:
+        if self.irq_observer is not None:
+            self.irq_observer(transport, vq, handled)
+
+
+class LinuxQueueIo:
+    """I/O of a driver with one queue through Linux's ring code."""
+
+    timeout_ns = 3_000_000
+
+    def _io_init(self, delayed_cb: bool) -> None:
+        self.core: Optional[VirtioCore] = None
+        self.vq: Optional[LinuxVirtqueue] = None
+        self.delayed_cb = delayed_cb
+        self.inflight: dict[int, IoRequest] = {}
+        self.next_token = 1
+        self.completed = 0
+        self.aborted = 0
+        self.lost = 0
+        self.errors: list[str] = []
+        self._progress = Event()
+
+    # virtblk_done / random_recv_done: the queue callback, run inside vring_interrupt.
+    def vq_done(self, vq: LinuxVirtqueue) -> None:
+        mem = self.core.transport.memory
+        while True:
+            vq.disable_cb()
+            while (got := vq.get_buf()) is not None:
+                token, length = got
+                req = self.inflight.pop(token, None)
+                if req is None:
+                    self.errors.append(f"vq {vq.index}: get_buf returned unknown token {token}")
+                    continue
+                req.finish(mem, length)
+                req.release(self.core.transport.allocator)
+                self.completed += 1
+            if vq.broken:
+                break
+            if vq.enable_cb_delayed() if self.delayed_cb else vq.enable_cb():
+                break
+        self._progress.set()
+
+    async def _wait(self, predicate, what: str) -> None:
+        """Wake on every callback (and every 10 us) until predicate() holds."""
+        deadline = get_sim_time(unit="ns") + self.timeout_ns
+        while not predicate():
+            if get_sim_time(unit="ns") >= deadline:
+                raise VirtioError(errno.ETIMEDOUT, what)
+            self._progress.clear()
+            await First(self._progress.wait(), Timer(10_000, unit="ns"))
+
+    def _kick(self) -> None:
+        if self.vq.kick_prepare():
+            self.vq.notify()
+
+    @staticmethod
+    def _sg_lists(dma: DmaDomain, out: list, inb: list, split_data: bool):
+        """virtio_blk's sgs: header, data, status each its own scatterlist; others one list each."""
+        cpu = lambda bufs: [(dma.cpu(a), n) for a, n in bufs]  # noqa: E731
+        if split_data:
+            outs = [cpu(out[:1])] + ([cpu(out[1:])] if out[1:] else [])
+            ins = ([cpu(inb[:-1])] if inb[:-1] else []) + [cpu(inb[-1:])]
+        else:
+            outs = [cpu(out)] if out else []
+            ins = [cpu(inb)] if inb else []
+        return outs, ins
+
+    async def submit(self, requests: Sequence[IoRequest], *, check: bool = True, wait: bool = True) -> None:
+        vq = self.vq
+        if vq is None or self.core is None:
+            raise VirtioError(errno.ENODEV, "driver not probed")
+        tr: LinuxMsgDevice = self.core.transport
+        for req in requests:
+            out, inb = req.build(tr.memory, tr.allocator)
+            outs, ins = self._sg_lists(tr.vdev.dma, out, inb, isinstance(req, BlkRequest))
+            need = len(out) + len(inb)
+            token = self.next_token
+            self.next_token += 1
+            while True:
+                ret = vq.add_sgs(outs, ins, token)
+                if ret == 0:
+                    break
+                if ret != -ENOSPC or need > vq.num:
+                    req.release(tr.allocator)
+                    raise VirtioError(-ret, f"virtqueue_add_sgs: {ret}")
+                self._kick()  # the ring is full: kick what is there, wait for room
+                await self._wait(lambda: vq.num_free >= need or vq.broken, "waiting for ring space")
+            self.inflight[token] = req
+        self._kick()
+        if not wait:
+            return
+        await self._wait(lambda: all(r.done for r in requests), "waiting for completion")
+        if check:
+            for req in requests:
+                req.check()
+
+    async def linux_remove(self, core: VirtioCore) -> None:
+        """virtblk_remove / virtrng_remove: reset the device; then virtqueue_detach_unused_buf
+        for what the device never used (those requests fail with EIO), then del_vqs."""
+        tr: LinuxMsgDevice = core.transport
+        await tr.reset()
+        await tr.drain_doorbells()
+        for vq in list(tr.vqs):
+            published = tr.memory.read_u16(vq.used_addr + 2)
+            self.lost += (published - vq.got) & 0xFFFF
+            while (token := vq.detach_unused_buf()) is not None:
+                req = self.inflight.pop(token, None)
+                if req is None:
+                    self.errors.append(f"vq {vq.index}: detach_unused_buf returned unknown token {token}")
+                    continue
+                req.aborted = req.done = True
+                req.release(tr.allocator)
+                self.aborted += 1
+        await tr.del_vqs()
+        if self.inflight:
+            self.errors.append(f"{len(self.inflight)} request(s) neither used nor detached at removal")
+        self._progress.set()
+
+
+class LinuxBlk(LinuxQueueIo):
+    """virtio_blk through Linux's ring: one queue "req.0", requests of header / data / status
+    scatterlists (virtblk_add_req), completions in virtblk_done."""
+
+    feature_table = [VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH]
+
+    def __init__(self, *, delayed_cb: bool = False) -> None:
+        self._io_init(delayed_cb)
+        self.capacity = 0
+
+    async def probe(self, core: VirtioCore) -> None:
+        self.core = core
+        (self.vq,) = await core.transport.find_vqs([VqInfo("req.0", self.vq_done)])
+        self.capacity = int.from_bytes(await core.cread_bytes(0, 8), "little")
+        await core.device_ready()
+
+    async def remove(self, core: VirtioCore) -> None:
+        await self.linux_remove(core)
+
+    def config_changed(self, core: VirtioCore) -> None:
+        pass
+
+    async def read(self, sector: int, count: int, segments: int = 1) -> bytes:
+        req = BlkRequest.read(sector, count, segments)
+        await self.submit([req])
+        return req.result
+
+    async def write(self, sector: int, data: bytes, segments: int = 1) -> None:
+        await self.submit([BlkRequest.write(sector, data, segments)])
+
+    async def flush(self) -> None:
+        await self.submit([BlkRequest.flush()])
+
+    async def get_id(self) -> bytes:
+        req = BlkRequest.get_id()
+        await self.submit([req])
+        return req.result
+
+
+class LinuxRng(LinuxQueueIo):
+    """virtio-rng through Linux's ring: one queue "input"; each read one inbuf
+    (virtqueue_add_inbuf + virtqueue_kick), reaped in random_recv_done."""
+
+    feature_table: list[int] = []
+
+    def __init__(self, *, delayed_cb: bool = False) -> None:
+        self._io_init(delayed_cb)
+
+    async def probe(self, core: VirtioCore) -> None:
+        self.core = core
+        (self.vq,) = await core.transport.find_vqs([VqInfo("input", self.vq_done)])
+        await core.device_ready()
+
+    async def remove(self, core: VirtioCore) -> None:
+        await self.linux_remove(core)
+
+    def config_changed(self, core: VirtioCore) -> None:
+        pass
+
+    async def read(self, n: int) -> bytes:
+        req = RngRequest(in_len=n)
+        await self.submit([req])
+        return req.result
+
+    async def read_many(self, sizes: Sequence[int]) -> list[bytes]:
+        reqs = [RngRequest(in_len=n) for n in sizes]
+        await self.submit(reqs)
+        return [r.result for r in reqs]
