@@ -34,7 +34,7 @@ from ..models.driver import VirtioMsgDevice, VqInfo
 from ..models.drivers import BlkRequest, IoRequest, RngRequest
 from ..models.errors import VirtioError
 from ..models.virtio_core import VirtioCore
-from ..proto.constants import TRANSPORT_FEATURE_END, TRANSPORT_FEATURE_START, Feature
+from ..proto.constants import TRANSPORT_FEATURE_END, TRANSPORT_FEATURE_START, Feature, TransportId
 from .ring import ENOSPC, PAGE_SIZE, DmaDomain, LinuxVdev, LinuxVirtqueue, RegionAllocator
 
 # The model's own transport filter is replaced by Linux's vring_transport_features.
@@ -131,6 +131,8 @@ class LinuxBusDriver(BusDriver):
         super().__init__(bus, memory, allocator, **kw)
         self.dma = dma
         self.transports: list[LinuxMsgDevice] = []
+        self.removed: set[int] = set()
+        self.late_events = 0
         self.irq_observer: Optional[Callable[[LinuxMsgDevice, LinuxVirtqueue, bool], None]] = None
 
     async def register_device(self, dev_num: int) -> Optional[VirtioCore]:
@@ -153,6 +155,21 @@ class LinuxBusDriver(BusDriver):
         if self.irq_observer is not None:
             self.irq_observer(transport, vq, handled)
 
+    async def unregister_device(self, dev_num: int) -> None:
+        self.removed.add(dev_num)
+        await super().unregister_device(dev_num)
+
+    async def handle_message(self, slot: bytes) -> int:
+        """An EVENT_USED for a device removed while it had buffers in flight (the event was
+        already on its way when the removal began) is counted and dropped, as the kernel's
+        transport drops an event for a queue it no longer has; anything else is the model's."""
+        dev_id = int.from_bytes(slot[2:4], "little")
+        if (slot[0] & 0x3) == 0 and slot[1] == TransportId.EVENT_USED and dev_id not in self.devices \
+                and dev_id in self.removed:
+            self.late_events += 1
+            return -errno.EINVAL
+        return await super().handle_message(slot)
+
 
 class LinuxQueueIo:
     """I/O of a driver with one queue through Linux's ring code."""
@@ -173,23 +190,27 @@ class LinuxQueueIo:
 
     # virtblk_done / random_recv_done: the queue callback, run inside vring_interrupt.
     def vq_done(self, vq: LinuxVirtqueue) -> None:
-        mem = self.core.transport.memory
         while True:
             vq.disable_cb()
-            while (got := vq.get_buf()) is not None:
-                token, length = got
-                req = self.inflight.pop(token, None)
-                if req is None:
-                    self.errors.append(f"vq {vq.index}: get_buf returned unknown token {token}")
-                    continue
-                req.finish(mem, length)
-                req.release(self.core.transport.allocator)
-                self.completed += 1
+            self.vq_done_poll(vq)
             if vq.broken:
                 break
             if vq.enable_cb_delayed() if self.delayed_cb else vq.enable_cb():
                 break
         self._progress.set()
+
+    def vq_done_poll(self, vq: LinuxVirtqueue) -> None:
+        """virtqueue_get_buf until it returns nothing (flush_bufs), callbacks left as they are."""
+        mem = self.core.transport.memory
+        while (got := vq.get_buf()) is not None:
+            token, length = got
+            req = self.inflight.pop(token, None)
+            if req is None:
+                self.errors.append(f"vq {vq.index}: get_buf returned unknown token {token}")
+                continue
+            req.finish(mem, length)
+            req.release(self.core.transport.allocator)
+            self.completed += 1
 
     async def _wait(self, predicate, what: str) -> None:
         """Wake on every callback (and every 10 us) until predicate() holds."""
@@ -246,12 +267,16 @@ class LinuxQueueIo:
                 req.check()
 
     async def linux_remove(self, core: VirtioCore) -> None:
-        """virtblk_remove / virtrng_remove: reset the device; then virtqueue_detach_unused_buf
-        for what the device never used (those requests fail with EIO), then del_vqs."""
+        """The removal as virtio_console's remove_vqs does it: reset the device (it uses no
+        more buffers), take what it did use with virtqueue_get_buf (those requests complete),
+        then virtqueue_detach_unused_buf for what it never used (those fail with EIO), then
+        del_vqs. A buffer the engine published that get_buf did not return is lost."""
         tr: LinuxMsgDevice = core.transport
         await tr.reset()
         await tr.drain_doorbells()
         for vq in list(tr.vqs):
+            vq.disable_cb()
+            self.vq_done_poll(vq)
             published = tr.memory.read_u16(vq.used_addr + 2)
             self.lost += (published - vq.got) & 0xFFFF
             while (token := vq.detach_unused_buf()) is not None:

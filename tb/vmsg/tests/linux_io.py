@@ -126,8 +126,9 @@ class LinuxIoTest(IoTest):
             probs.append(f"DMA: {mapped} mapping(s) left with no request in flight")
         probs += [f"Linux bus driver: {e}" for e in self.linux.errors]
         total = sum(vq.irq.handled + vq.irq.none for t in self.linux.transports for vq in t.all_vqs)
-        cocotb.log.info("Linux vring_interrupt: %d EVENT_USED, %d IRQ_HANDLED, %d IRQ_NONE; DMA %s",
-                        total, self.irq_handled, self.irq_none, self.dma.stats)
+        cocotb.log.info("Linux vring_interrupt: %d EVENT_USED, %d IRQ_HANDLED, %d IRQ_NONE (each one an event the "
+                        "oracle required); %d late EVENT_USED of removed devices dropped; DMA %s",
+                        total, self.irq_handled, self.irq_none, self.linux.late_events, self.dma.stats)
         assert not probs, "\n".join(probs)
 
 
