@@ -70,7 +70,10 @@ def _cc() -> str:
 
 def _tarball() -> Path:
     if os.environ.get("LINUX_TARBALL"):
-        return Path(os.environ["LINUX_TARBALL"])
+        tb = Path(os.environ["LINUX_TARBALL"])
+        if not tb.is_file():
+            raise LinuxBuildError(f"LINUX_TARBALL={tb}: no such file")
+        return tb
     found = sorted(glob.glob(TARBALL_GLOB))
     if not found:
         raise LinuxBuildError(
@@ -161,11 +164,22 @@ def ensure(verbose: bool = False) -> Path:
             tree = Path(want["source"]["path"])
         else:
             src = OUT / "src"
-            if src.exists():
-                subprocess.run(["rm", "-rf", str(src)], check=True)
-            if verbose:
-                print(f"linux: extracting virtio_ring.c and tools/virtio from {want['source']['path']}", flush=True)
-            tree = _extract(Path(want["source"]["path"]), src)
+            mark = OUT / "src.json"  # which tarball src/ was extracted from
+            tree = None
+            if mark.is_file() and src.is_dir():
+                try:
+                    old = json.loads(mark.read_text())
+                except ValueError:
+                    old = {}
+                if old.get("source") == want["source"] and Path(old.get("tree", "")).is_dir():
+                    tree = Path(old["tree"])
+            if tree is None:
+                if src.exists():
+                    subprocess.run(["rm", "-rf", str(src)], check=True)
+                if verbose:
+                    print(f"linux: extracting virtio_ring.c and tools/virtio from {want['source']['path']}", flush=True)
+                tree = _extract(Path(want["source"]["path"]), src)
+                mark.write_text(json.dumps({"source": want["source"], "tree": str(tree)}))
         version = kernel_version(tree)
         tmp = LIB.with_suffix(".so.tmp")
         compile_library(tree, tmp)

@@ -323,3 +323,15 @@ def test_from_device_bounce_copies_back():
     dma._unmap(bus, 8, DMA_FROM_DEVICE)
     assert host.raw == b"ABCDEFGH" and dma.outstanding() == 0
     dma.close()
+
+
+def test_missing_kernel_source_is_a_clear_error(monkeypatch):
+    from vmsgsim import linux
+
+    monkeypatch.setenv("LINUX_SRC", "/nonexistent/linux")
+    with pytest.raises(linux.LinuxBuildError, match="no drivers/virtio/virtio_ring.c"):
+        linux._source_id()
+    monkeypatch.delenv("LINUX_SRC")
+    monkeypatch.setenv("LINUX_TARBALL", "/nonexistent/linux.tar.xz")
+    with pytest.raises(linux.LinuxBuildError, match="no such file"):
+        linux._source_id()
