@@ -335,3 +335,13 @@ def test_missing_kernel_source_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("LINUX_TARBALL", "/nonexistent/linux.tar.xz")
     with pytest.raises(linux.LinuxBuildError, match="no such file"):
         linux._source_id()
+
+
+def test_irq_none_verdict_and_lost_count():
+    from vmsg.linux.checks import irq_none_problem, lost_buffers
+
+    assert irq_none_problem(True, 5, 0) is None            # IRQ_HANDLED: always fine
+    assert irq_none_problem(False, 3, 3) is None           # a required event whose entries were taken
+    assert "did not require" in irq_none_problem(False, 4, 3)  # a spurious one: fails the test
+    assert "no engine queue" in irq_none_problem(False, 1, None)
+    assert lost_buffers(5, 5) == 0 and lost_buffers(2, 65534) == 4 and lost_buffers(0, 65536) == 0

@@ -35,6 +35,7 @@ from ..models.drivers import BlkRequest, IoRequest, RngRequest
 from ..models.errors import VirtioError
 from ..models.virtio_core import VirtioCore
 from ..proto.constants import TRANSPORT_FEATURE_END, TRANSPORT_FEATURE_START, Feature, TransportId
+from .checks import lost_buffers
 from .ring import ENOSPC, PAGE_SIZE, DmaDomain, LinuxVdev, LinuxVirtqueue, RegionAllocator
 
 # The model's own transport filter is replaced by Linux's vring_transport_features.
@@ -277,8 +278,7 @@ class LinuxQueueIo:
         for vq in list(tr.vqs):
             vq.disable_cb()
             self.vq_done_poll(vq)
-            published = tr.memory.read_u16(vq.used_addr + 2)
-            self.lost += (published - vq.got) & 0xFFFF
+            self.lost += lost_buffers(tr.memory.read_u16(vq.used_addr + 2), vq.got)
             while (token := vq.detach_unused_buf()) is not None:
                 req = self.inflight.pop(token, None)
                 if req is None:
