@@ -293,6 +293,28 @@ class LinuxQueueIo:
         self._progress.set()
 
 
+    def surprise_remove(self, core: VirtioCore) -> None:
+        """The peripheral went away under the driver (rst_ni): no message can be sent. Take
+        what the device used, detach the rest, delete the queues (no RESET_VQUEUE)."""
+        tr: LinuxMsgDevice = core.transport
+        for t in tr.doorbells:
+            if not t.done():
+                t.cancel()
+        tr.doorbells.clear()
+        for vq in list(tr.vqs):
+            vq.disable_cb()
+            self.vq_done_poll(vq)
+            self.lost += lost_buffers(tr.memory.read_u16(vq.used_addr + 2), vq.got)
+            while (token := vq.detach_unused_buf()) is not None:
+                req = self.inflight.pop(token, None)
+                if req is not None:
+                    req.aborted = req.done = True
+                    req.release(tr.allocator)
+                    self.aborted += 1
+            tr._del_vq(vq)
+        self._progress.set()
+
+
 class LinuxBlk(LinuxQueueIo):
     """virtio_blk through Linux's ring: one queue "req.0", requests of header / data / status
     scatterlists (virtblk_add_req), completions in virtblk_done."""

@@ -21,7 +21,7 @@ import pyuvm
 from ..linux.checks import irq_none_problem, lost_buffers
 from ..linux.driver import HeapAllocator, LinuxBlk, LinuxBusDriver, LinuxRng
 from ..linux.ring import DmaDomain, LinuxRing, plain_buffer
-from ..models import BlkDevice, RngDevice
+from ..models import BlkDevice, BumpAllocator, RngDevice
 from ..models.devices import rng_stream
 from ..models.drivers import BlkRequest, RngRequest
 from ..proto.constants import VIRTIO_ID_BLOCK, VIRTIO_ID_RNG, Feature
@@ -47,15 +47,17 @@ class LinuxIoTest(IoTest):
         self.membuf = buf
 
     async def start_linux(self, *, delayed_cb: bool = False) -> LinuxBusDriver:
-        self.ring = LinuxRing.get()
-        self.dma = DmaDomain(self.ring, self.membuf, COHERENT, BOUNCE)
-        self.heap = HeapAllocator(*HEAP)
+        if getattr(self, "dma", None) is None:  # one DMA domain and heap for the whole test
+            self.ring = LinuxRing.get()
+            self.dma = DmaDomain(self.ring, self.membuf, COHERENT, BOUNCE)
+            self.heap = HeapAllocator(*HEAP)
+            self.irq_events: dict[int, int] = {}
+            self.irq_none = 0
+            self.irq_handled = 0
+            self.linux_problems: list[str] = []
+            self.removed_drivers: list = []
+            self.linux_all: list[LinuxBusDriver] = []
         self.delayed_cb = delayed_cb
-        self.irq_events: dict[int, int] = {}
-        self.irq_none = 0
-        self.irq_handled = 0
-        self.linux_problems: list[str] = []
-        self.removed_drivers: list = []
         drivers = {VIRTIO_ID_BLOCK: lambda: LinuxBlk(delayed_cb=self.delayed_cb),
                    VIRTIO_ID_RNG: lambda: LinuxRng(delayed_cb=self.delayed_cb)}
         bd = LinuxBusDriver(self.bus, self.mem, self.heap, dma=self.dma, drivers=drivers)
@@ -63,6 +65,7 @@ class LinuxIoTest(IoTest):
         self.bus.event_handler = bd.handle_message
         self.firmware.engine_error_handler = self.on_engine_error
         self.linux = bd
+        self.linux_all.append(bd)
         cocotb.log.info("Linux ring: %s (Linux %s), EVENT_IDX from the device, %s callbacks",
                         self.ring.path, _version(), "delayed" if delayed_cb else "plain")
         return bd
@@ -94,6 +97,16 @@ class LinuxIoTest(IoTest):
         if drv is not None:
             self.removed_drivers.append(drv)
 
+    async def peripheral_reset(self, cycles: int = 5, discard: bool = True) -> None:
+        """The scheduled EVENT_AVAIL writes are background traffic too: they stop with it."""
+        for bd in getattr(self, "linux_all", []):
+            for t in bd.transports:
+                for task in t.doorbells:
+                    if not task.done():
+                        task.cancel()
+                t.doorbells.clear()
+        await super().peripheral_reset(cycles, discard)
+
     # -- end of test ------------------------------------------------------------------------
     async def quiesce_engine(self, timeout_ns: float = 500_000) -> None:
         await super().quiesce_engine(timeout_ns)
@@ -102,9 +115,10 @@ class LinuxIoTest(IoTest):
 
     async def linux_final_check(self) -> None:
         probs = list(self.linux_problems)
-        for t in self.linux.transports:
-            await t.drain_doorbells()
-            probs += [f"dev {t.dev_id} transport: {e}" for e in t.errors]
+        for bd in self.linux_all:
+            for t in bd.transports:
+                await t.drain_doorbells()
+                probs += [f"dev {t.dev_id} transport: {e}" for e in t.errors]
         live = [c.driver for c in self.linux.devices.values() if c.driver is not None]
         for drv in live + self.removed_drivers:
             probs += drv.errors
@@ -124,11 +138,12 @@ class LinuxIoTest(IoTest):
                        for r in c.driver.inflight.values())
         if mapped and not expected:
             probs.append(f"DMA: {mapped} mapping(s) left with no request in flight")
-        probs += [f"Linux bus driver: {e}" for e in self.linux.errors]
-        total = sum(vq.irq.handled + vq.irq.none for t in self.linux.transports for vq in t.all_vqs)
+        probs += [f"Linux bus driver: {e}" for bd in self.linux_all for e in bd.errors]
+        total = sum(vq.irq.handled + vq.irq.none for bd in self.linux_all for t in bd.transports for vq in t.all_vqs)
         cocotb.log.info("Linux vring_interrupt: %d EVENT_USED, %d IRQ_HANDLED, %d IRQ_NONE (each one an event the "
                         "oracle required); %d late EVENT_USED of removed devices dropped; DMA %s",
-                        total, self.irq_handled, self.irq_none, self.linux.late_events, self.dma.stats)
+                        total, self.irq_handled, self.irq_none, sum(bd.late_events for bd in self.linux_all),
+                        self.dma.stats)
         assert not probs, "\n".join(probs)
 
 
@@ -328,3 +343,59 @@ class LinuxIdxWrapTest(LinuxIoTest):
         vq = drv.vq
         assert vq.got == self.TOTAL
         assert self.mem.read_u16(vq.used_addr + 2) == self.TOTAL & 0xFFFF
+
+
+@pyuvm.test()
+class LinuxPeripheralResetTest(LinuxIoTest):
+    """rst_ni in the middle of Linux-driven traffic (blk reads and rng reads in flight): the
+    peripheral forgets everything; Linux's side takes what the engine had published
+    (virtqueue_get_buf), detaches the rest and deletes its queues without a message (the
+    peripheral is gone); software starts again from discovery with new Linux queues, and the
+    disk still holds what was written before."""
+
+    async def body(self):
+        capacity = 32
+        seed = random.randrange(1 << 30)
+        blk = BlkDevice(capacity=capacity, queue_size=16,
+                        features=VERSION_1 | BLK_F_FLUSH | ACCESS_PLATFORM | (EVENT_IDX if random.random() < 0.5 else 0))
+        rng = RngDevice(queue_size=8, event_idx=random.random() < 0.5, seed=seed, extra_features=ACCESS_PLATFORM)
+        self.device_bus.add(1, blk)
+        self.device_bus.add(2, rng)
+        bd = await self.start_linux(delayed_cb=random.random() < 0.5)
+        await bd.scan()
+        shadow = await blk_workout(bd.devices[1].driver, capacity, 6)
+        blk_drv, rng_drv = bd.devices[1].driver, bd.devices[2].driver
+
+        async def reads():
+            while True:
+                sector = random.randrange(capacity)
+                got = await blk_drv.read(sector, 1)
+                assert got == bytes(shadow[sector * SECTOR:(sector + 1) * SECTOR])
+
+        async def rng_reads():
+            while True:
+                await rng_drv.read_many([random.randint(1, 64) for _ in range(3)])
+
+        self.tasks += [cocotb.start_soon(reads()), cocotb.start_soon(rng_reads())]
+        await cocotb.triggers.Timer(random.randint(2_000, 30_000), unit="ns")
+        assert blk_drv.inflight or rng_drv.inflight or blk_drv.completed, "no traffic when the reset came"
+        await self.peripheral_reset()
+        for drv, core in ((blk_drv, bd.devices[1]), (rng_drv, bd.devices[2])):
+            added = drv.vq.added
+            drv.surprise_remove(core)
+            assert drv.vq.got + drv.vq.detached == added, "a buffer in flight neither completed nor was detached"
+            assert not drv.inflight
+            self.removed_drivers.append(drv)
+        bd.devices.clear()
+        # New bus layer, firmware and engine backend (IoTest.restart_software), then Linux again.
+        self.allocator = BumpAllocator(HEAP[0], 0)
+        await self.restart_software(bd.drivers)
+        bd2 = await self.start_linux(delayed_cb=self.delayed_cb)
+        assert await bd2.scan() == [1, 2]
+        core = bd2.devices[1]
+        assert core.probed, core.probe_error
+        assert await core.driver.read(0, capacity) == bytes(shadow), "the disk lost data over the reset"
+        await blk_workout(core.driver, capacity, 4, shadow)
+        assert bytes(blk.storage) == bytes(shadow)
+        more = await bd2.devices[2].driver.read(16)
+        assert len(more) == 16
