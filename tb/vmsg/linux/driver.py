@@ -11,8 +11,9 @@ virtqueue_get_buf in the driver's callback, with virtqueue_disable_cb and virtqu
 or, with `delayed_cb`, virtqueue_enable_cb_delayed), and the removal
 (virtqueue_detach_unused_buf after the reset). Feature negotiation goes through Linux's
 vring_transport_features; RING_PACKED and ORDER_PLATFORM are never negotiated (split rings and
-weak barriers only: the userspace shims abort on strong barriers), ACCESS_PLATFORM is required
-(without it the ring code would put host pointers into the descriptors).
+weak barriers only: the userspace shims abort on strong barriers). The platform restricts
+memory access (VirtioCore's restricted_mem_access): virtio_features_ok requires ACCESS_PLATFORM,
+without which the ring code would put host pointers into the descriptors.
 
 Scheduling: ring calls run in the cocotb thread only; a notify callback cannot await, so it
 schedules the EVENT_AVAIL (cocotb.start_soon) and returns true; the scheduled doorbells keep the
@@ -30,7 +31,7 @@ from cocotb.utils import get_sim_time
 
 from ..models import BusDriver
 from ..models.blk_defs import VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX
-from ..models.driver import VirtioMsgDevice, VqInfo
+from ..models.driver import NOTIFY_DATA_FIXED, VirtioMsgDevice, VqInfo
 from ..models.drivers import BlkRequest, IoRequest, RngRequest
 from ..models.errors import VirtioError
 from ..models.virtio_core import VirtioCore
@@ -79,15 +80,13 @@ class LinuxMsgDevice(VirtioMsgDevice):
     async def finalize_features(self) -> None:
         self.features = self.vdev.transport_features(self.features) & ~NEVER
         self.vdev.features = self.features
-        if not self.has_feature(Feature.ACCESS_PLATFORM):
-            # Without it virtio_ring puts host pointers, not bus addresses, into descriptors.
-            raise VirtioError(errno.EINVAL, "the Linux ring needs VIRTIO_F_ACCESS_PLATFORM here")
         await super().finalize_features()
 
     def _linux_notify(self, vq: LinuxVirtqueue) -> bool:
         """virtqueue_notify's callback: no await here; the EVENT_AVAIL is scheduled."""
-        if self.has_feature(Feature.NOTIFICATION_DATA):
-            coro = self.notify_with_data(_NotifyData(vq.index, vq.notification_data()))
+        if self.has_feature(Feature.NOTIFICATION_DATA):  # the model's notify_data switch
+            send = self.notify_with_data if self.notify_data == NOTIFY_DATA_FIXED else self.notify_with_data_rfc
+            coro = send(_NotifyData(vq.index, vq.notification_data()))
         else:
             coro = self.notify(vq)
         self.doorbells = [t for t in self.doorbells if not t.done()]
@@ -147,7 +146,10 @@ class LinuxBusDriver(BusDriver):
             self.errors.append(exc)
             return None
         factory = self.drivers.get(transport.device_id)
-        core = VirtioCore(transport, factory() if factory else None)
+        # The platform restricts memory access: the device reaches only the AXI memory, through
+        # bus addresses (virtio_features_ok then requires VERSION_1 and ACCESS_PLATFORM; without
+        # it virtio_ring would put host pointers into the descriptors).
+        core = VirtioCore(transport, factory() if factory else None, restricted_mem_access=True)
         self.devices[dev_num] = core
         await core.register()
         return core
@@ -328,7 +330,7 @@ class LinuxBlk(LinuxQueueIo):
     async def probe(self, core: VirtioCore) -> None:
         self.core = core
         (self.vq,) = await core.transport.find_vqs([VqInfo("req.0", self.vq_done)])
-        self.capacity = int.from_bytes(await core.cread_bytes(0, 8), "little")
+        self.capacity = await core.cread64(0)  # virtio_cread(capacity): a u64
         await core.device_ready()
 
     async def remove(self, core: VirtioCore) -> None:

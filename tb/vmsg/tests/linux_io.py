@@ -13,6 +13,7 @@ notification for that EVENT_USED (docs/linux.md: when the design legitimately pr
 
 from __future__ import annotations
 
+import errno
 import random
 
 import cocotb
@@ -210,15 +211,23 @@ class LinuxBlkIoTest(LinuxIoTest):
 @pyuvm.test()
 class LinuxRngIoTest(LinuxIoTest):
     """virtio-rng over the firmware register path with Linux's ring: the bytes are the device's
-    stream in order, single reads and many buffers in flight; EVENT_IDX random."""
+    stream in order, single reads and many buffers in flight; EVENT_IDX random. A second rng
+    without ACCESS_PLATFORM is refused at probe (ENODEV)."""
 
     async def body(self):
         seed = random.randrange(1 << 30)
         event_idx = random.random() < 0.5
         self.device_bus.add(2, RngDevice(queue_size=16, event_idx=event_idx, seed=seed,
                                          extra_features=ACCESS_PLATFORM))
+        # A device without ACCESS_PLATFORM: this platform restricts memory access, so the probe
+        # fails in virtio_features_ok (ENODEV) before any queue exists.
+        self.device_bus.add(5, RngDevice(queue_size=4, seed=1))
         bd = await self.start_linux(delayed_cb=random.random() < 0.5)
         await bd.scan()
+        refused = bd.devices[5]
+        assert not refused.probed and refused.probe_error is not None and refused.probe_error.errno == errno.ENODEV, \
+            refused.probe_error
+        assert not refused.transport.all_vqs
         core = bd.devices[2]
         assert core.probed, core.probe_error
         assert core.has_feature(Feature.RING_EVENT_IDX) == event_idx
