@@ -44,7 +44,7 @@ from typing import Optional, Protocol, runtime_checkable
 
 from ..proto import Message, ProtocolError
 from ..proto import payloads as p
-from ..proto.constants import (EVENT_ID_BASE, GET_DEVICES_ALIGN, HEADER_SIZE, BusId, DevState, Feature,
+from ..proto.constants import (EVENT_ID_BASE, GET_DEVICES_ALIGN, BusId, DevState, Feature, HdrFormat,
                                Status, TransportId)
 from .device_ring import Chain, DeviceRingError, DeviceVirtqueue
 from .memory import Memory
@@ -288,12 +288,15 @@ class DeviceBus:
     """The device-side firmware over several devices (one bus of message size msg_size)."""
 
     def __init__(self, msg_size: int, backend: Optional[QueueBackend] = None, *,
-                 memory: Optional[Memory] = None, strict_sizing: bool = False,
-                 get_devices_max: Optional[int] = None, get_devices_skip_empty: bool = False) -> None:
+                 memory: Optional[Memory] = None, strict_sizing: Optional[bool] = None,
+                 get_devices_max: Optional[int] = None, get_devices_skip_empty: bool = False,
+                 fmt: HdrFormat | int | str = HdrFormat.SEED6) -> None:
         self.msg_size = msg_size
         self.backend: QueueBackend = backend if backend is not None else NullQueueBackend()
         self.memory = memory                        # for the device types' I/O processing
-        self.strict_sizing = strict_sizing
+        self.fmt = HdrFormat.parse(fmt)
+        # None: the format's rule (SEED6 accepts the RFC sizing, HDR8 refuses data beyond msg_size).
+        self.strict_sizing = (not self.fmt.accepts_rfc_sizing) if strict_sizing is None else strict_sizing
         self.get_devices_max = get_devices_max      # answer at most this many device numbers
         self.get_devices_skip_empty = get_devices_skip_empty
         self.devices: dict[int, VirtioDeviceModel] = {}
@@ -320,7 +323,8 @@ class DeviceBus:
         return self._bus_event(dev_num, DevState.REMOVED)
 
     def _bus_event(self, dev_num: int, state: DevState) -> bytes:
-        return Message.make(BusId.EVENT_DEVICE, p.BusEventDevice(dev_num, state), bus=True).encode(self.msg_size)
+        return Message.make(BusId.EVENT_DEVICE, p.BusEventDevice(dev_num, state), bus=True,
+                            fmt=self.fmt).encode(self.msg_size)
 
     # --- unsolicited transport messages ---------------------------------------------------------
     async def change_config(self, dev_num: int, offset: int, data: bytes) -> bytes:
@@ -341,14 +345,15 @@ class DeviceBus:
 
     def event_config(self, dev_num: int, offset: int, data: bytes) -> bytes:
         dev = self.devices[dev_num]
-        fits = HEADER_SIZE + p.EventConfig.fixed_size() + len(data) <= self.msg_size
+        fits = self.fmt.header_size + p.EventConfig.fixed_size() + len(data) <= self.msg_size
         payload = p.EventConfig(dev.status, dev.generation, offset if fits else 0,
                                 len(data) if fits else 0, bytes(data) if fits else b"")
-        return Message.make(TransportId.EVENT_CONFIG, payload, dev_id=dev_num).encode(self.msg_size)
+        return Message.make(TransportId.EVENT_CONFIG, payload, dev_id=dev_num, fmt=self.fmt).encode(self.msg_size)
 
     def event_used(self, dev_num: int, vq: int) -> bytes:
         """An EVENT_USED as firmware would send it (the engine sends its own in hardware)."""
-        return Message.make(TransportId.EVENT_USED, p.EventUsed(vq), dev_id=dev_num).encode(self.msg_size)
+        return Message.make(TransportId.EVENT_USED, p.EventUsed(vq), dev_id=dev_num,
+                            fmt=self.fmt).encode(self.msg_size)
 
     async def kick(self, dev_num: int, vq: int, data: int) -> list[bytes]:
         """A doorbell (EVENT_AVAIL turned into a pending bit) for one queue; data is the raw
@@ -405,13 +410,15 @@ class DeviceBus:
 
     # --- messages from the driver ----------------------------------------------------------------
     def _respond(self, req: Message, payload: p.Payload) -> bytes:
-        return Message.make(req.msg_id, payload, dev_id=req.dev_id, bus=req.is_bus,
-                            response=True).encode(self.msg_size)
+        """The response: the request's kind, id and device number, in the bus's format; in HDR8
+        it carries the request's token (0 in SEED6, which has none)."""
+        return Message.make(req.msg_id, payload, dev_id=req.dev_id, bus=req.is_bus, response=True,
+                            fmt=self.fmt, token=req.token).encode(self.msg_size)
 
     async def handle(self, slot: bytes) -> list[bytes]:
         """Answer one message from the driver: [response, events...], or [] when dropped."""
         try:
-            msg = Message.decode(slot, allow_rfc_sizing=not self.strict_sizing)
+            msg = Message.decode(slot, allow_rfc_sizing=not self.strict_sizing, fmt=self.fmt)
         except ProtocolError as exc:
             self.drops[type(exc).__name__] += 1
             return []
@@ -439,7 +446,7 @@ class DeviceBus:
         """Words beyond the 64 feature bits read as zero; a num whose words do not fit the
         response slot is answered with as many words as fit (num in the response says so)."""
         req: p.GetFeatures = msg.payload
-        room = (self.msg_size - HEADER_SIZE - p.GetFeaturesResp.fixed_size()) // 4
+        room = (self.msg_size - self.fmt.header_size - p.GetFeaturesResp.fixed_size()) // 4
         num = min(req.num, room)
         words = [dev.features >> (32 * (req.index + i)) & 0xFFFFFFFF if req.index + i < 2 else 0
                  for i in range(num)]
@@ -458,7 +465,7 @@ class DeviceBus:
 
     def _config_fits(self, offset: int, size: int, dev: VirtioDeviceModel) -> bool:
         return (offset + size <= dev.config_size
-                and HEADER_SIZE + p.GetConfigResp.fixed_size() + size <= self.msg_size)
+                and self.fmt.header_size + p.GetConfigResp.fixed_size() + size <= self.msg_size)
 
     async def _get_config(self, msg: Message, dev: VirtioDeviceModel) -> list[bytes]:
         """Out of range (or larger than a response slot): answered with size 0."""
@@ -615,7 +622,7 @@ class DeviceBus:
         if req.offset % GET_DEVICES_ALIGN or req.num % GET_DEVICES_ALIGN:
             self.drops["get_devices_misaligned"] += 1
             return []
-        room = (self.msg_size - HEADER_SIZE - p.BusGetDevicesResp.fixed_size()) * 8
+        room = (self.msg_size - self.fmt.header_size - p.BusGetDevicesResp.fixed_size()) * 8
         n = min(req.num, room, U16_LIMIT - req.offset)
         if self.get_devices_max is not None:
             n = min(n, self.get_devices_max)

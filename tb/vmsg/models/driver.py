@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 
 from ..proto.constants import (EVENT_AVAIL_OFFSET_MASK, EVENT_AVAIL_WRAP_SHIFT, HEADER_SIZE, MIN_SIZE,
                                REVISION_1, TRANSPORT_FEATURE_END, TRANSPORT_FEATURE_START, TYPE_BUS,
-                               TYPE_TRANSPORT, Feature, TransportId)
+                               TYPE_TRANSPORT, Feature, HdrFormat, TransportId)
 from .bus import VirtioMsgBus
 from .errors import BusError, VirtioError
 from .memory import Allocator, Memory
@@ -93,7 +93,15 @@ VqSpec = Union[VqInfo, str, None]
 
 
 class VirtioMsgDevice:
-    """One device on the bus as the kernel transport drives it."""
+    """One device on the bus as the kernel transport drives it.
+
+    The class attributes say which header it speaks: the seed's 6-byte header here;
+    driver_hdr8.VirtioMsgDeviceHdr8 (the 2026 tree) overrides them and the ops that differ."""
+
+    HDR_FORMAT = HdrFormat.SEED6
+    HEADER = HEADER_SIZE            # sizeof(struct virtio_msg)
+    MIN_MSG_SIZE = MIN_SIZE         # VIRTIO_MSG_MIN_SIZE
+    _MSG_SIZE_AT = 4                # offset of msg_size in the header
 
     def __init__(self, bus: VirtioMsgBus, dev_id: int, memory: Memory, allocator: Allocator, *,
                  count_flexible: bool = False, ring_align: int = 4096,
@@ -125,19 +133,21 @@ class VirtioMsgDevice:
 
     # --- message plumbing (msg_prepare, virtio_msg_xfer, virtio_msg_send) ----------------------
     def _prepare(self, msg_id: int, payload_size: int, bus: bool = False) -> None:
-        size = HEADER_SIZE + payload_size
+        size = self.HEADER + payload_size
         self.request[0:size] = bytes(size)       # only header + payload: the rest keeps old bytes
-        struct.pack_into("<BBHH", self.request, 0, TYPE_BUS if bus else TYPE_TRANSPORT, msg_id,
-                         0 if bus else self.dev_id, size)
+        self._pack_header(TYPE_BUS if bus else TYPE_TRANSPORT, msg_id, 0 if bus else self.dev_id, size)
+
+    def _pack_header(self, type_: int, msg_id: int, dev_id: int, size: int) -> None:
+        struct.pack_into("<BBHH", self.request, 0, type_, msg_id, dev_id, size)
 
     def _set_msg_size(self, size: int) -> None:
-        struct.pack_into("<H", self.request, 4, size)
+        struct.pack_into("<H", self.request, self._MSG_SIZE_AT, size)
 
     def _put(self, fmt: str, payload_offset: int, *values: int) -> None:
-        struct.pack_into("<" + fmt, self.request, HEADER_SIZE + payload_offset, *values)
+        struct.pack_into("<" + fmt, self.request, self.HEADER + payload_offset, *values)
 
     def _get(self, fmt: str, payload_offset: int) -> int:
-        return struct.unpack_from("<" + fmt, self.response, HEADER_SIZE + payload_offset)[0]
+        return struct.unpack_from("<" + fmt, self.response, self.HEADER + payload_offset)[0]
 
     def _log(self, err: int, detail: str) -> VirtioError:
         error = VirtioError(err, detail)
@@ -172,7 +182,7 @@ class VirtioMsgDevice:
         """virtio_msg_register up to (not including) register_virtio_device."""
         self.bus_name = getattr(self.bus, "name", "")
         self.msg_size, revision = self.bus.msg_size, self.bus.revision
-        if revision != REVISION_1 or self.msg_size < MIN_SIZE:
+        if revision != REVISION_1 or self.msg_size < self.MIN_MSG_SIZE:
             raise VirtioError(errno.EINVAL, f"bus revision {revision}, msg_size {self.msg_size}")
         # One request and one response buffer: requests are serialised per device.
         self.request = bytearray(self.msg_size)
@@ -216,9 +226,14 @@ class VirtioMsgDevice:
 
     # --- config space --------------------------------------------------------------------------
     @property
+    def config_data_offset(self) -> int:
+        """Where the config bytes of a GET_CONFIG response / SET_CONFIG request start: header + 12."""
+        return self.HEADER + 12
+
+    @property
     def config_chunk(self) -> int:
         """Largest config chunk per message: msg_size - header - 12."""
-        return self.msg_size - CONFIG_DATA_OFFSET
+        return self.msg_size - self.config_data_offset
 
     async def get(self, offset: int, length: int) -> bytes:
         """virtio_msg_get: GET_CONFIG in chunks; keeps the generation of the last response.
@@ -235,7 +250,8 @@ class VirtioMsgDevice:
             self._put("II", 0, offset + i, size)
             if await self._xfer():
                 return bytes(buf)
-            buf[i:i + size] = self.response[CONFIG_DATA_OFFSET:CONFIG_DATA_OFFSET + size]
+            data_at = self.config_data_offset
+            buf[i:i + size] = self.response[data_at:data_at + size]
             i += size
         # Read from whatever the response buffer holds, as the kernel does (even for length 0).
         self.generation_count = self._get("I", 0)
@@ -254,9 +270,10 @@ class VirtioMsgDevice:
         while i != length:
             size = min(chunk, length - i)
             self._put("II", 4, offset + i, size)
-            self.request[CONFIG_DATA_OFFSET:CONFIG_DATA_OFFSET + size] = data[i:i + size]
+            data_at = self.config_data_offset
+            self.request[data_at:data_at + size] = data[i:i + size]
             if self.count_flexible:
-                self._set_msg_size(CONFIG_DATA_OFFSET + size)
+                self._set_msg_size(data_at + size)
             i += size
             if await self._xfer():
                 return
@@ -399,7 +416,7 @@ class VirtioMsgDevice:
                 self.config_changed()
             return 0
         if msg_id == TransportId.EVENT_USED:
-            index = struct.unpack_from("<I", msg, HEADER_SIZE)[0]
+            index = struct.unpack_from("<I", msg, self.HEADER)[0]
             for vq in self.vqs:
                 if vq.index == index:
                     return 0 if vq.interrupt() else -errno.EIO
