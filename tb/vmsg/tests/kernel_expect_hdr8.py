@@ -1,0 +1,271 @@
+"""What the 2026 kernel tree's virtio-msg transport puts on the wire (8-byte header).
+
+The independent expectation for the 8-byte probe, as kernel_expect.py is for the seed: it does
+not use the driver model. It reproduces, request by request, the one request buffer that
+drivers/virtio/virtio_msg.c of the 2026 Linaro tree (`jenswi-linaro/linux-1`, commit ba58108a;
+include/uapi/linux/virtio_msg.h of that tree) keeps per device:
+
+- the buffer is allocated zeroed (kzalloc of 2 * msg_size: request, then response);
+- msg_prepare zeroes sizeof(struct virtio_msg) + payload_size bytes (8 + payload) and writes
+  type, msg_id, dev_id and msg_size = 8 + payload_size; the token (bytes 4-5) is never written,
+  so it is 0 in every request the transport builds; bytes beyond header + payload keep what an
+  earlier request left there;
+- SET_DRV_FEATURES is prepared with sizeof(struct set_features) + 2 feature words (msg_size 24);
+- SET_CONFIG is prepared with payload 0 (only the header is zeroed, msg_size 8), then the
+  generation once, and per chunk offset, size, the data at byte 20 and msg_size = 20 + size;
+  chunks (GET_CONFIG and SET_CONFIG) are at most msg_size - 8 - 12 bytes;
+- SET_VQUEUE is prepared with sizeof(struct set_vqueue) = 40: index, unused 0, size,
+  reserved 0, then descriptor, driver, device addresses at payload offsets 16, 24, 32;
+- register refuses a bus with revision != 1 or msg_size < 50 (VIRTIO_MSG_MIN_SIZE) before
+  sending anything (`kernel_accepts_bus`);
+- notify (no NOTIFICATION_DATA): EVENT_AVAIL {index, 0}, sent without a response.
+
+What happens above the transport (register_virtio_device, virtio_dev_probe, virtblk_probe, the
+feature tables and vring_transport_features) is taken from kernel_expect.py unchanged: the call
+order is the virtio core's and virtio_blk's, not the transport's, and the driver model runs the
+same core over both transports.
+"""
+
+from __future__ import annotations
+
+from .kernel_expect import (ACKNOWLEDGE, BLK_F_BLK_SIZE, BLK_F_CONFIG_WCE, BLK_F_DISCARD, BLK_F_MQ,
+                            BLK_F_SECURE_ERASE, BLK_F_SEG_MAX, BLK_F_SIZE_MAX, BLK_F_TOPOLOGY,
+                            BLK_F_WRITE_ZEROES, BLK_F_ZONED, CFG_ALIGNMENT_OFFSET, CFG_BLK_SIZE, CFG_CAPACITY,
+                            CFG_DISCARD_SECTOR_ALIGNMENT, CFG_MAX_DISCARD_SECTORS, CFG_MAX_DISCARD_SEG,
+                            CFG_MAX_SECURE_ERASE_SECTORS, CFG_MAX_SECURE_ERASE_SEG,
+                            CFG_MAX_WRITE_ZEROES_SECTORS, CFG_MIN_IO_SIZE, CFG_NUM_QUEUES, CFG_OPT_IO_SIZE,
+                            CFG_PHYS_BLOCK_EXP, CFG_SECURE_ERASE_SECTOR_ALIGNMENT, CFG_SEG_MAX, CFG_SIZE_MAX,
+                            CFG_WCE, CFG_ZONED_MODEL, DEVICE_INFO, DRIVER, DRIVER_OK, EVENT_AVAIL,
+                            F_VERSION_1, FEATURES_OK, GET_CONFIG, GET_DEV_FEATURES, GET_DEVICE_STATUS,
+                            GET_VQUEUE, PAGE_SIZE, RESET_VQUEUE, SET_CONFIG, SET_DEVICE_STATUS,
+                            SET_DRV_FEATURES, SET_VQUEUE, ExpectedRequest, compare, le, linux_blk_features)
+
+HDR = 8                      # sizeof(struct virtio_msg): type, msg_id, dev_id, token, msg_size
+MSG_SIZE_AT = 6              # offset of msg_size in the header
+TOKEN_AT = 4                 # offset of the token in the header
+MIN_SIZE = 50                # VIRTIO_MSG_MIN_SIZE of the 2026 tree
+REVISION_1 = 1
+SET_VQUEUE_PAYLOAD = 40      # sizeof(struct set_vqueue) with the reserved word
+VQ_ADDR_AT = (16, 24, 32)    # payload offsets of descriptor_addr, driver_addr, device_addr
+
+__all__ = ["HDR", "MIN_SIZE", "TOKEN_AT", "KernelRequestBuffer8", "KernelTransport8", "compare",
+           "kernel_accepts_bus", "linux_blk_probe8", "ring_addresses8", "ExpectedRequest"]
+
+
+def kernel_accepts_bus(msg_size: int, revision: int = REVISION_1) -> bool:
+    """virtio_msg_register's bus_info check."""
+    return revision == REVISION_1 and msg_size >= MIN_SIZE
+
+
+class KernelRequestBuffer8:
+    """vmdev->request of the 2026 virtio_msg.c: one buffer of msg_size bytes per device."""
+
+    def __init__(self, msg_size: int, dev_id: int):
+        self.buf = bytearray(msg_size)          # kzalloc
+        self.dev_id = dev_id
+
+    def prepare(self, msg_id: int, payload_size: int) -> None:
+        """msg_prepare(): zero header + payload (token included), fill type, msg_id, dev_id, msg_size."""
+        size = HDR + payload_size
+        self.buf[:size] = bytes(size)
+        self.buf[0] = 0                          # transport request
+        self.buf[1] = msg_id
+        self.buf[2:4] = le(self.dev_id, 2)
+        self.buf[MSG_SIZE_AT:MSG_SIZE_AT + 2] = le(size, 2)
+
+    def set_msg_size(self, size: int) -> None:
+        self.buf[MSG_SIZE_AT:MSG_SIZE_AT + 2] = le(size, 2)
+
+    def put(self, offset: int, data: bytes) -> None:
+        self.buf[HDR + offset:HDR + offset + len(data)] = data
+
+    def snapshot(self, name: str, **kw) -> ExpectedRequest:
+        return ExpectedRequest(name, bytes(self.buf), **kw)
+
+
+class KernelTransport8:
+    """The request sequence of the 2026 tree's transport ops, for one device."""
+
+    def __init__(self, msg_size: int, dev_id: int, config_size: int = 1 << 32):
+        if not kernel_accepts_bus(msg_size):
+            raise ValueError(f"the 2026 kernel refuses a bus of msg_size {msg_size} (< {MIN_SIZE}): "
+                             "it sends nothing")
+        self.msg_size = msg_size
+        self.config_size = config_size
+        self.req = KernelRequestBuffer8(msg_size, dev_id)
+        self.out: list[ExpectedRequest] = []
+
+    def _emit(self, name: str, **kw) -> None:
+        self.out.append(self.req.snapshot(name, **kw))
+
+    def device_info(self) -> None:
+        self.req.prepare(DEVICE_INFO, 0)
+        self._emit("DEVICE_INFO")
+
+    def get_features(self) -> None:
+        self.req.prepare(GET_DEV_FEATURES, 8)
+        self.req.put(0, le(0, 4) + le(2, 4))     # index 0, num 2
+        self._emit("GET_DEV_FEATURES")
+
+    def finalize_features(self, features: int) -> None:
+        # sizeof(struct set_features) + 2 * sizeof(__le32): msg_size 24 counts the words.
+        self.req.prepare(SET_DRV_FEATURES, 8 + 8)
+        self.req.put(0, le(0, 4) + le(2, 4))
+        self.req.put(8, le(features & 0xFFFFFFFF, 4) + le(features >> 32, 4))
+        self._emit("SET_DRV_FEATURES")
+
+    def get_status(self) -> None:
+        self.req.prepare(GET_DEVICE_STATUS, 0)
+        self._emit("GET_DEVICE_STATUS")
+
+    def set_status(self, status: int) -> None:
+        self.req.prepare(SET_DEVICE_STATUS, 4)
+        self.req.put(0, le(status, 4))
+        self._emit("SET_DEVICE_STATUS")
+
+    def add_status(self, current: int, bit: int) -> int:
+        """virtio_add_status(): get_status, then set_status(old | bit)."""
+        self.get_status()
+        self.set_status(current | bit)
+        return current | bit
+
+    def generation(self) -> None:
+        self.req.prepare(GET_CONFIG, 8)
+        self.req.put(0, le(0, 4) + le(0, 4))
+        self._emit("GET_CONFIG(generation)")
+
+    @property
+    def chunk(self) -> int:
+        return self.msg_size - HDR - 12
+
+    def get(self, offset: int, length: int) -> None:
+        """virtio_msg_get(): nothing beyond config_size, else one GET_CONFIG per chunk."""
+        if offset + length > self.config_size:
+            return
+        self.req.prepare(GET_CONFIG, 8)
+        done = 0
+        while done != length:
+            size = min(self.chunk, length - done)
+            self.req.put(0, le(offset + done, 4) + le(size, 4))
+            self._emit(f"GET_CONFIG({offset + done},{size})")
+            done += size
+
+    def cread(self, member: tuple[int, int]) -> None:
+        """virtio_cread of a member: 1, 2, 4 bytes: one get; else __virtio_cread_many (one loop)."""
+        offset, size = member
+        if size in (1, 2, 4):
+            self.get(offset, size)
+        else:
+            self.generation()
+            self.get(offset, size)
+            self.generation()
+
+    def set(self, offset: int, data: bytes, generation: int) -> None:
+        """virtio_msg_set(): prepared with payload 0; per chunk msg_size = 20 + chunk."""
+        if offset + len(data) > self.config_size:
+            return
+        fixed = HDR + 12
+        self.req.prepare(SET_CONFIG, 0)
+        self.req.put(0, le(generation, 4))
+        done = 0
+        while done != len(data):
+            size = min(self.msg_size - fixed, len(data) - done)
+            self.req.put(4, le(offset + done, 4) + le(size, 4))
+            self.req.put(12, data[done:done + size])
+            self.req.set_msg_size(fixed + size)
+            self._emit(f"SET_CONFIG({offset + done},{size})")
+            done += size
+
+    def get_vqueue(self, index: int) -> None:
+        self.req.prepare(GET_VQUEUE, 4)
+        self.req.put(0, le(index, 4))
+        self._emit(f"GET_VQUEUE({index})")
+
+    def set_vqueue(self, index: int, size: int, addrs: tuple[int, int, int]) -> None:
+        """SET_VQUEUE with the reserved word. The addresses are the ring allocator's choice (taken
+        from the traffic by the caller); the split-ring layout they must have is checked."""
+        self.req.prepare(SET_VQUEUE, SET_VQUEUE_PAYLOAD)
+        self.req.put(0, le(index, 4) + le(0, 4) + le(size, 4) + le(0, 4)
+                     + b"".join(le(a, 8) for a in addrs))
+
+        def layout(slot: bytes, size=size) -> str | None:
+            desc, drv, dev = (int.from_bytes(slot[HDR + o:HDR + o + 8], "little") for o in VQ_ADDR_AT)
+            if desc % 16:
+                return f"descriptor table {desc:#x} not 16-byte aligned"
+            if drv != desc + 16 * size:
+                return f"avail ring {drv:#x} does not follow the descriptor table {desc:#x} of {size} entries"
+            used = (drv + 6 + 2 * size + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE
+            if dev != used:
+                return f"used ring {dev:#x}, expected {used:#x} (vring_create_virtqueue with PAGE_SIZE alignment)"
+            return None
+
+        self._emit(f"SET_VQUEUE({index})", check=layout)
+
+    def reset_vqueue(self, index: int) -> None:
+        self.req.prepare(RESET_VQUEUE, 4)
+        self.req.put(0, le(index, 4))
+        self._emit(f"RESET_VQUEUE({index})")
+
+    def notify(self, index: int) -> None:
+        """virtio_msg_notify(): EVENT_AVAIL with offset and wrap 0, no response."""
+        self.req.prepare(EVENT_AVAIL, 8)
+        self.req.put(0, le(index, 4) + le(0, 4))
+        self._emit(f"EVENT_AVAIL({index})")
+
+
+def ring_addresses8(requests: list[bytes], index: int) -> tuple[int, int, int]:
+    """(descriptor, driver, device) addresses of the first SET_VQUEUE for `index` in a traffic."""
+    for s in requests:
+        if s[1] == SET_VQUEUE and int.from_bytes(s[HDR:HDR + 4], "little") == index:
+            return tuple(int.from_bytes(s[HDR + o:HDR + o + 8], "little") for o in VQ_ADDR_AT)
+    return (0, 0, 0)
+
+
+def linux_blk_probe8(msg_size: int, dev_id: int, device_features: int, driver_features: int | None,
+                     config_size: int, queue_max_size: int,
+                     ring: tuple[int, int, int]) -> list[ExpectedRequest]:
+    """Requests of virtio_msg_register + register_virtio_device + virtio_dev_probe(virtio_blk)
+    over the 2026 transport: the call order of kernel_expect.linux_blk_probe, each op built as
+    the 2026 virtio_msg.c builds it. Raises ValueError for a bus the kernel refuses."""
+    features = linux_blk_features(device_features)
+    if driver_features is not None and features != device_features & driver_features:
+        raise ValueError(f"caller expects {device_features & driver_features:#x} negotiated, "
+                         f"virtio_blk + vring_transport_features give {features:#x}")
+    has = lambda bit: bool(features >> bit & 1)
+    k = KernelTransport8(msg_size, dev_id, config_size)
+    k.device_info()
+    k.set_status(0)
+    st = k.add_status(0, ACKNOWLEDGE)
+    st = k.add_status(st, DRIVER)
+    k.get_features()
+    k.finalize_features(features)
+    if has(F_VERSION_1):
+        st = k.add_status(st, FEATURES_OK)
+        k.get_status()
+    if has(BLK_F_MQ):
+        k.cread(CFG_NUM_QUEUES)
+    k.get_vqueue(0)
+    k.set_vqueue(0, queue_max_size, ring)
+    for bit, member in ((BLK_F_SEG_MAX, CFG_SEG_MAX), (BLK_F_SIZE_MAX, CFG_SIZE_MAX),
+                        (BLK_F_BLK_SIZE, CFG_BLK_SIZE), (BLK_F_TOPOLOGY, CFG_PHYS_BLOCK_EXP),
+                        (BLK_F_TOPOLOGY, CFG_ALIGNMENT_OFFSET), (BLK_F_TOPOLOGY, CFG_MIN_IO_SIZE),
+                        (BLK_F_TOPOLOGY, CFG_OPT_IO_SIZE)):
+        if has(bit):
+            k.cread(member)
+    if has(BLK_F_DISCARD):
+        for member in (CFG_DISCARD_SECTOR_ALIGNMENT, CFG_MAX_DISCARD_SECTORS, CFG_MAX_DISCARD_SEG):
+            k.cread(member)
+    if has(BLK_F_WRITE_ZEROES):
+        k.cread(CFG_MAX_WRITE_ZEROES_SECTORS)
+    if has(BLK_F_SECURE_ERASE):
+        for member in (CFG_SECURE_ERASE_SECTOR_ALIGNMENT, CFG_MAX_SECURE_ERASE_SECTORS, CFG_MAX_SECURE_ERASE_SEG):
+            k.cread(member)
+    if has(BLK_F_ZONED):
+        k.cread(CFG_ZONED_MODEL)
+    if has(BLK_F_CONFIG_WCE):
+        k.cread(CFG_WCE)
+    k.cread(CFG_CAPACITY)
+    k.get_status()
+    k.set_status(st | DRIVER_OK)
+    k.get_status()
+    return k.out
