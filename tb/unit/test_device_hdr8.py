@@ -185,3 +185,12 @@ def test_default_device_bus_is_the_seed_format():
     assert bus.fmt is S6 and bus.strict_sizing is False
     assert DeviceBus(64, fmt="hdr8").strict_sizing is True
     assert DeviceBus(64, fmt=H8, strict_sizing=False).strict_sizing is False
+
+
+def test_event_config_carries_data_only_when_it_fits_the_8_byte_slot():
+    d = Dev8(GenericDevice(9, V1, bytes(40), []), msg_size=50)
+    fits = Message.decode(run(d.bus.change_config(1, 0, bytes(range(1, 27)))), fmt=H8)   # 8 + 16 + 26 = 50
+    assert (fits.payload.size, fits.payload.config, fits.token) == (26, bytes(range(1, 27)), 0)
+    too_big = Message.decode(run(d.bus.change_config(1, 0, bytes(27))), fmt=H8)
+    assert (too_big.payload.offset, too_big.payload.size, too_big.payload.generation) == (0, 0, 2)
+    assert bytes(d.dev.config[:27]) == bytes(27)                # the change itself is made
