@@ -35,6 +35,19 @@ Choices where the sources leave room (see docs of each handler):
   after FAILED or DEVICE_NEEDS_RESET, or to an inactive queue is ignored and counted in `drops`;
 - reset (status 0) clears the driver's features, queues and status and restores the config
   bytes the driver wrote (SET_CONFIG) to the device's own values; the generation survives.
+
+Header format (`fmt`, default HdrFormat.SEED6, the seed's 6-byte header): with HdrFormat.HDR8
+the bus speaks the specification draft's 8-byte header. Every response carries the request's
+token (the bus owns it; the device only echoes it), events (EVENT_CONFIG, EVENT_USED,
+EVENT_DEVICE) carry token 0, SET_VQUEUE and the GET_VQUEUE response use the aligned 40-byte
+layouts, and slot room (GET_DEV_FEATURES words, config chunks, EVENT_CONFIG data, GET_DEVICES
+windows) counts the 8-byte header. The draft's receive rules come from the codec: reserved type
+bits are ignored, a nonzero event token is kept and ignored, a bus message with dev_num other
+than 0 is malformed; malformed or unknown messages are discarded with no response (counted in
+`drops`). strict_sizing defaults to the format's rule: SEED6 accepts both msg_size styles of
+SET_DRV_FEATURES / SET_CONFIG, HDR8 (whose kernel counts the data) refuses data beyond msg_size.
+The rest (status machine, feature blocks beyond the device's read as zero, a refused SET_CONFIG
+answered with size 0, queue rules) is the same in both formats.
 """
 from __future__ import annotations
 
