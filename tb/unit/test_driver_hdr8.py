@@ -4,13 +4,15 @@ plus the interoperability cases: a 48-byte bus, and a driver of one header forma
 device of the other."""
 from __future__ import annotations
 
+import asyncio
 import errno
 
 import pytest
 
 from unit_helpers import MEM_BASE, MEM_SIZE, hx, run
 from vmsg.models import (BlkDevice, BlkDriver, BumpAllocator, ByteMemory, DeviceBus, GenericDevice,
-                         LoopbackBus, VirtioCore, VirtioError, VirtioMsgDevice, blk_config)
+                         LoopbackBus, RngDevice, RngDriver, SoftwareQueueBackend, VirtioCore, VirtioError,
+                         VirtioMsgDevice, blk_config, rng_stream)
 from vmsg.models.driver_hdr8 import VirtioMsgDeviceHdr8, make_transport, transport_class
 from vmsg.proto import Feature, HdrFormat, Message, TransportId, check_response, feature_bit
 from vmsg.proto.constants import VIRTIO_ID_BLOCK
@@ -304,3 +306,54 @@ def test_the_transport_is_chosen_by_the_header_format():
         VirtioMsgDeviceHdr8(rig.bus, 1, rig.mem, rig.alloc, count_flexible=False)
     with pytest.raises(ValueError):
         LoopbackBus(DeviceBus(64), stamp_tokens=True)            # a seed bus has no token
+
+
+def _poll(limit: int = 1000):
+    async def wait_until(predicate):
+        for _ in range(limit):
+            if predicate():
+                return
+            await asyncio.sleep(0)
+    return wait_until
+
+
+@pytest.mark.parametrize("event_idx", [False, True])
+def test_blk_and_rng_io_over_the_8_byte_format(event_idx):
+    """Probe, I/O and remove over HDR8 at the kernel's smallest bus: kicks (EVENT_AVAIL, token 0)
+    reach the device, EVENT_USED (8-byte header, token 0) reach the driver's queues."""
+    rig = Rig8(50)
+    backend = SoftwareQueueBackend(rig.mem)
+    rig.dbus.backend = backend
+    blk = BlkDevice(capacity=16, queue_size=8, event_idx=event_idx)
+    rng = RngDevice(queue_size=8, seed=5)
+    rig.dbus.add(1, blk)
+    rig.dbus.add(2, rng)
+    cores: dict[int, VirtioCore] = {}
+
+    async def sink(slot):
+        return cores[int.from_bytes(slot[2:4], "little")].transport.event(slot)
+
+    async def go():
+        for dev_num, drv in ((1, BlkDriver(wait_until=_poll())), (2, RngDriver(wait_until=_poll()))):
+            t = make_transport(H8, rig.bus, dev_num, rig.mem, rig.alloc)
+            await t.register()
+            cores[dev_num] = VirtioCore(t, drv)
+            await cores[dev_num].register()
+            assert cores[dev_num].probed, cores[dev_num].probe_error
+        rig.bus.event_sink = sink
+        data = bytes(range(256)) * 6
+        await cores[1].driver.write(3, data, segments=3)
+        assert await cores[1].driver.read(3, 3, segments=2) == data
+        assert await cores[1].driver.get_id() == b"vmsg-ramdisk".ljust(20, b"\0")
+        assert await cores[2].driver.read(40) == rng_stream(5, 40)
+        for core in cores.values():
+            await core.remove()
+
+    run(go())
+    events = [s for kind, s in rig.bus.log if kind == "event"]
+    assert events and all(s[1] == TransportId.EVENT_USED and s[4:6] == b"\0\0" for s in events)
+    assert all(Message.decode(s, fmt=H8).header.msg_size == 12 for s in events)
+    kicks = [w for w in rig.bus.wire if w[1] == TransportId.EVENT_AVAIL]
+    assert kicks and all(k[4:6] == b"\0\0" and k[6:8] == b"\x10\x00" for k in kicks)
+    assert blk.stats["out"] == 1 and blk.stats["in"] == 1 and rng.produced == 40
+    rig.assert_clean(*(c.transport for c in cores.values()))
