@@ -219,21 +219,7 @@ class KernelTransport:
         the caller); what the kernel guarantees about them is checked: the split-ring layout."""
         self.req.prepare(SET_VQUEUE, 36)
         self.req.put(0, le(index, 4) + le(0, 4) + le(size, 4) + b"".join(le(a, 8) for a in addrs))
-
-        def layout(slot: bytes, size=size) -> str | None:
-            desc = int.from_bytes(slot[HDR + 12:HDR + 20], "little")
-            drv = int.from_bytes(slot[HDR + 20:HDR + 28], "little")
-            dev = int.from_bytes(slot[HDR + 28:HDR + 36], "little")
-            if desc % 16:
-                return f"descriptor table {desc:#x} not 16-byte aligned"
-            if drv != desc + 16 * size:
-                return f"avail ring {drv:#x} does not follow the descriptor table {desc:#x} of {size} entries"
-            used = (drv + 6 + 2 * size + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE
-            if dev != used:
-                return f"used ring {dev:#x}, expected {used:#x} (vring_create_virtqueue with PAGE_SIZE alignment)"
-            return None
-
-        self._emit(f"SET_VQUEUE({index})", check=layout)
+        self._emit(f"SET_VQUEUE({index})", check=lambda slot: split_ring_layout(slot, HDR, VQ_ADDR_AT, size))
 
     def reset_vqueue(self, index: int) -> None:
         self.req.prepare(RESET_VQUEUE, 4)
@@ -247,30 +233,54 @@ class KernelTransport:
         self._emit(f"EVENT_AVAIL({index})")
 
 
-def ring_addresses(requests: list[bytes], index: int) -> tuple[int, int, int]:
+VQ_ADDR_AT = (12, 20, 28)    # payload offsets of descriptor_addr, driver_addr, device_addr
+
+
+def vq_addresses(slot: bytes, hdr: int, addr_at: tuple[int, int, int]) -> tuple[int, int, int]:
+    """(descriptor, driver, device) addresses of a SET_VQUEUE slot."""
+    return tuple(int.from_bytes(slot[hdr + o:hdr + o + 8], "little") for o in addr_at)
+
+
+def split_ring_layout(slot: bytes, hdr: int, addr_at: tuple[int, int, int], size: int) -> str | None:
+    """The split-ring layout vring_create_virtqueue gives (descriptor table, avail ring, used ring
+    on the next page); None when the SET_VQUEUE's addresses have it, else what is wrong."""
+    desc, drv, dev = vq_addresses(slot, hdr, addr_at)
+    if desc % 16:
+        return f"descriptor table {desc:#x} not 16-byte aligned"
+    if drv != desc + 16 * size:
+        return f"avail ring {drv:#x} does not follow the descriptor table {desc:#x} of {size} entries"
+    used = (drv + 6 + 2 * size + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE
+    if dev != used:
+        return f"used ring {dev:#x}, expected {used:#x} (vring_create_virtqueue with PAGE_SIZE alignment)"
+    return None
+
+
+def ring_addresses(requests: list[bytes], index: int, hdr: int = HDR,
+                   addr_at: tuple[int, int, int] = VQ_ADDR_AT) -> tuple[int, int, int]:
     """(descriptor, driver, device) addresses of the first SET_VQUEUE for `index` in a traffic."""
     for s in requests:
-        if s[1] == SET_VQUEUE and int.from_bytes(s[HDR:HDR + 4], "little") == index:
-            return tuple(int.from_bytes(s[HDR + o:HDR + o + 8], "little") for o in (12, 20, 28))
+        if s[1] == SET_VQUEUE and int.from_bytes(s[hdr:hdr + 4], "little") == index:
+            return vq_addresses(s, hdr, addr_at)
     return (0, 0, 0)
 
 
 def linux_blk_probe(msg_size: int, dev_id: int, device_features: int, driver_features: int | None,
                     config_size: int, queue_max_size: int,
-                    ring: tuple[int, int, int]) -> list[ExpectedRequest]:
+                    ring: tuple[int, int, int], transport=None) -> list[ExpectedRequest]:
     """Requests of virtio_msg_register + register_virtio_device + virtio_dev_probe(virtio_blk).
 
     The negotiated features come from virtio_blk's tables and vring_transport_features
     (linux_blk_features); `driver_features`, when given, is the caller's own statement of what
     the driver and the ring support, and must agree (ValueError otherwise). A correct device
     holds the status the driver sets, so each get_status returns the previous set_status.
+    `transport` is the class that builds each op (KernelTransport, the seed's, by default).
     """
     features = linux_blk_features(device_features)
     if driver_features is not None and features != device_features & driver_features:
         raise ValueError(f"caller expects {device_features & driver_features:#x} negotiated, "
                          f"virtio_blk + vring_transport_features give {features:#x}")
     has = lambda bit: bool(features >> bit & 1)
-    k = KernelTransport(msg_size, dev_id, config_size)
+    k = (transport or KernelTransport)(msg_size, dev_id, config_size)
     k.device_info()                          # virtio_msg_register -> get_device_info
     k.set_status(0)                          # register_virtio_device: virtio_reset_device
     st = k.add_status(0, ACKNOWLEDGE)        # ... virtio_add_status(ACKNOWLEDGE)

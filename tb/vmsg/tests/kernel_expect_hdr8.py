@@ -28,17 +28,10 @@ same core over both transports.
 
 from __future__ import annotations
 
-from .kernel_expect import (ACKNOWLEDGE, BLK_F_BLK_SIZE, BLK_F_CONFIG_WCE, BLK_F_DISCARD, BLK_F_MQ,
-                            BLK_F_SECURE_ERASE, BLK_F_SEG_MAX, BLK_F_SIZE_MAX, BLK_F_TOPOLOGY,
-                            BLK_F_WRITE_ZEROES, BLK_F_ZONED, CFG_ALIGNMENT_OFFSET, CFG_BLK_SIZE, CFG_CAPACITY,
-                            CFG_DISCARD_SECTOR_ALIGNMENT, CFG_MAX_DISCARD_SECTORS, CFG_MAX_DISCARD_SEG,
-                            CFG_MAX_SECURE_ERASE_SECTORS, CFG_MAX_SECURE_ERASE_SEG,
-                            CFG_MAX_WRITE_ZEROES_SECTORS, CFG_MIN_IO_SIZE, CFG_NUM_QUEUES, CFG_OPT_IO_SIZE,
-                            CFG_PHYS_BLOCK_EXP, CFG_SECURE_ERASE_SECTOR_ALIGNMENT, CFG_SEG_MAX, CFG_SIZE_MAX,
-                            CFG_WCE, CFG_ZONED_MODEL, DEVICE_INFO, DRIVER, DRIVER_OK, EVENT_AVAIL,
-                            F_VERSION_1, FEATURES_OK, GET_CONFIG, GET_DEV_FEATURES, GET_DEVICE_STATUS,
-                            GET_VQUEUE, PAGE_SIZE, RESET_VQUEUE, SET_CONFIG, SET_DEVICE_STATUS,
-                            SET_DRV_FEATURES, SET_VQUEUE, ExpectedRequest, compare, le, linux_blk_features)
+from .kernel_expect import (DEVICE_INFO, EVENT_AVAIL, GET_CONFIG, GET_DEV_FEATURES, GET_DEVICE_STATUS,
+                            GET_VQUEUE, RESET_VQUEUE, SET_CONFIG, SET_DEVICE_STATUS, SET_DRV_FEATURES,
+                            SET_VQUEUE, ExpectedRequest, compare, le, linux_blk_probe, ring_addresses,
+                            linux_blk_features, split_ring_layout)
 
 HDR = 8                      # sizeof(struct virtio_msg): type, msg_id, dev_id, token, msg_size
 MSG_SIZE_AT = 6              # offset of msg_size in the header
@@ -49,7 +42,7 @@ SET_VQUEUE_PAYLOAD = 40      # sizeof(struct set_vqueue) with the reserved word
 VQ_ADDR_AT = (16, 24, 32)    # payload offsets of descriptor_addr, driver_addr, device_addr
 
 __all__ = ["HDR", "MIN_SIZE", "TOKEN_AT", "KernelRequestBuffer8", "KernelTransport8", "compare",
-           "kernel_accepts_bus", "linux_blk_probe8", "ring_addresses8", "ExpectedRequest"]
+           "kernel_accepts_bus", "linux_blk_features", "linux_blk_probe8", "ring_addresses8", "ExpectedRequest"]
 
 
 def kernel_accepts_bus(msg_size: int, revision: int = REVISION_1) -> bool:
@@ -187,19 +180,7 @@ class KernelTransport8:
         self.req.prepare(SET_VQUEUE, SET_VQUEUE_PAYLOAD)
         self.req.put(0, le(index, 4) + le(0, 4) + le(size, 4) + le(0, 4)
                      + b"".join(le(a, 8) for a in addrs))
-
-        def layout(slot: bytes, size=size) -> str | None:
-            desc, drv, dev = (int.from_bytes(slot[HDR + o:HDR + o + 8], "little") for o in VQ_ADDR_AT)
-            if desc % 16:
-                return f"descriptor table {desc:#x} not 16-byte aligned"
-            if drv != desc + 16 * size:
-                return f"avail ring {drv:#x} does not follow the descriptor table {desc:#x} of {size} entries"
-            used = (drv + 6 + 2 * size + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE
-            if dev != used:
-                return f"used ring {dev:#x}, expected {used:#x} (vring_create_virtqueue with PAGE_SIZE alignment)"
-            return None
-
-        self._emit(f"SET_VQUEUE({index})", check=layout)
+        self._emit(f"SET_VQUEUE({index})", check=lambda slot: split_ring_layout(slot, HDR, VQ_ADDR_AT, size))
 
     def reset_vqueue(self, index: int) -> None:
         self.req.prepare(RESET_VQUEUE, 4)
@@ -215,10 +196,7 @@ class KernelTransport8:
 
 def ring_addresses8(requests: list[bytes], index: int) -> tuple[int, int, int]:
     """(descriptor, driver, device) addresses of the first SET_VQUEUE for `index` in a traffic."""
-    for s in requests:
-        if s[1] == SET_VQUEUE and int.from_bytes(s[HDR:HDR + 4], "little") == index:
-            return tuple(int.from_bytes(s[HDR + o:HDR + o + 8], "little") for o in VQ_ADDR_AT)
-    return (0, 0, 0)
+    return ring_addresses(requests, index, HDR, VQ_ADDR_AT)
 
 
 def linux_blk_probe8(msg_size: int, dev_id: int, device_features: int, driver_features: int | None,
@@ -227,45 +205,5 @@ def linux_blk_probe8(msg_size: int, dev_id: int, device_features: int, driver_fe
     """Requests of virtio_msg_register + register_virtio_device + virtio_dev_probe(virtio_blk)
     over the 2026 transport: the call order of kernel_expect.linux_blk_probe, each op built as
     the 2026 virtio_msg.c builds it. Raises ValueError for a bus the kernel refuses."""
-    features = linux_blk_features(device_features)
-    if driver_features is not None and features != device_features & driver_features:
-        raise ValueError(f"caller expects {device_features & driver_features:#x} negotiated, "
-                         f"virtio_blk + vring_transport_features give {features:#x}")
-    has = lambda bit: bool(features >> bit & 1)
-    k = KernelTransport8(msg_size, dev_id, config_size)
-    k.device_info()
-    k.set_status(0)
-    st = k.add_status(0, ACKNOWLEDGE)
-    st = k.add_status(st, DRIVER)
-    k.get_features()
-    k.finalize_features(features)
-    if has(F_VERSION_1):
-        st = k.add_status(st, FEATURES_OK)
-        k.get_status()
-    if has(BLK_F_MQ):
-        k.cread(CFG_NUM_QUEUES)
-    k.get_vqueue(0)
-    k.set_vqueue(0, queue_max_size, ring)
-    for bit, member in ((BLK_F_SEG_MAX, CFG_SEG_MAX), (BLK_F_SIZE_MAX, CFG_SIZE_MAX),
-                        (BLK_F_BLK_SIZE, CFG_BLK_SIZE), (BLK_F_TOPOLOGY, CFG_PHYS_BLOCK_EXP),
-                        (BLK_F_TOPOLOGY, CFG_ALIGNMENT_OFFSET), (BLK_F_TOPOLOGY, CFG_MIN_IO_SIZE),
-                        (BLK_F_TOPOLOGY, CFG_OPT_IO_SIZE)):
-        if has(bit):
-            k.cread(member)
-    if has(BLK_F_DISCARD):
-        for member in (CFG_DISCARD_SECTOR_ALIGNMENT, CFG_MAX_DISCARD_SECTORS, CFG_MAX_DISCARD_SEG):
-            k.cread(member)
-    if has(BLK_F_WRITE_ZEROES):
-        k.cread(CFG_MAX_WRITE_ZEROES_SECTORS)
-    if has(BLK_F_SECURE_ERASE):
-        for member in (CFG_SECURE_ERASE_SECTOR_ALIGNMENT, CFG_MAX_SECURE_ERASE_SECTORS, CFG_MAX_SECURE_ERASE_SEG):
-            k.cread(member)
-    if has(BLK_F_ZONED):
-        k.cread(CFG_ZONED_MODEL)
-    if has(BLK_F_CONFIG_WCE):
-        k.cread(CFG_WCE)
-    k.cread(CFG_CAPACITY)
-    k.get_status()
-    k.set_status(st | DRIVER_OK)
-    k.get_status()
-    return k.out
+    return linux_blk_probe(msg_size, dev_id, device_features, driver_features, config_size,
+                           queue_max_size, ring, transport=KernelTransport8)
