@@ -326,25 +326,64 @@ class Hierarchy:
             src = net["attributes"].get("src", "").split("|")[0].rsplit(":", 1)[0]
             if inst and not self.module.get(inst) and src in file_module:
                 self.module[inst] = file_module[src]
-        # the module whose source a cell came from (its first `src` entry)
-        self.cell_module: dict[str, str] = {}
+        # RTL signal names of each bit (nets with an hdlname: those of the source, not
+        # the ones Yosys made up), and the output bits of each cell
+        bit_name: dict[int, str] = {}
+        for name, net in mod["netnames"].items():
+            hdl = net.get("attributes", {}).get("hdlname")
+            if not hdl:
+                continue
+            dotted = hdl.replace(" ", ".")
+            bits = net["bits"]
+            for i, b in enumerate(bits):
+                if isinstance(b, int):
+                    label = dotted if len(bits) == 1 else f"{dotted}[{i + net.get('offset', 0)}]"
+                    if b not in bit_name or len(label) < len(bit_name[b]):
+                        bit_name[b] = label
+        self.cell_signal: dict[str, str] = {}
         for name, c in mod["cells"].items():
-            src = c.get("attributes", {}).get("src", "").split("|")[0].rsplit(":", 1)[0]
+            dirs = c.get("port_directions", {})
+            for port, bits in c.get("connections", {}).items():
+                if dirs.get(port) == "output":
+                    names = [bit_name[b] for b in bits if isinstance(b, int) and b in bit_name]
+                    if names:
+                        self.cell_signal[name] = names[0]
+                        break
+        # the module whose source a cell came from (its first `src` entry), and that place
+        # (file:line) to name a cell whose output has no RTL name
+        self.cell_module: dict[str, str] = {}
+        self.cell_place: dict[str, str] = {}
+        for name, c in mod["cells"].items():
+            first = c.get("attributes", {}).get("src", "").split("|")[0]
+            src, _, pos = first.rpartition(":")
             if src in file_module:
                 self.cell_module[name] = file_module[src]
+            if src and not src.startswith("/share"):
+                self.cell_place[name] = f"{Path(src).name}:{pos.split('.')[0]}"
         self._memo: dict[str, str | None] = {}
 
-    def _source_module(self, cell: str) -> str | None:
-        """The module of a cell's source; a cell nextpnr split or added (`<yosys cell>$...`)
-        takes that of the Yosys cell it came from."""
+    def _yosys_cell(self, cell: str, table: dict) -> str | None:
+        """A cell nextpnr split or added (`<yosys cell>$...`) stands for the Yosys cell it came from."""
         name = cell
         while True:
-            if name in self.cell_module:
-                return self.cell_module[name]
+            if name in table:
+                return table[name]
             i = name.rfind("$")
             if i <= 0:
                 return None
             name = name[:i]
+
+    def _source_module(self, cell: str) -> str | None:
+        return self._yosys_cell(cell, self.cell_module)
+
+    def signal(self, cell: str) -> str:
+        """The RTL signal a cell drives (a register's name for a flip-flop), else `<file:line>`
+        of its source, else the cell's name."""
+        sig = self._yosys_cell(cell, self.cell_signal)
+        if sig:
+            return sig
+        place = self._yosys_cell(cell, self.cell_place)
+        return f"<{place}>" if place else cell
 
     def instance(self, cell: str) -> str | None:
         """The instance a (nextpnr) cell lies in: '' for the top, None if its name tells nothing."""
@@ -402,8 +441,10 @@ def annotate(p: dict, hier: Hierarchy) -> dict:
         lab = hier.label(hier.instance(c))
         if lab != "(unattributed)" and (not through or through[-1] != lab):
             through.append(lab)
-    return {"start": p["start"], "start_instance": hier.label(hier.instance(p["start"])),
-            "end": p["end"], "end_port": p["end_port"], "end_instance": hier.label(hier.instance(p["end"])),
+    return {"start": p["start"], "start_signal": hier.signal(p["start"]),
+            "start_instance": hier.label(hier.instance(p["start"])),
+            "end": p["end"], "end_port": p["end_port"], "end_signal": hier.signal(p["end"]),
+            "end_instance": hier.label(hier.instance(p["end"])),
             "delay_ns": p["delay_ns"], "through": through, "cells": len(p["cells"])}
 
 
@@ -479,12 +520,12 @@ def write_reports(result: dict, stem: str) -> list[str]:
             for g in p["paths_by_end_instance"][:25]:
                 w = g["worst"]
                 lines.append(f"  {g['worst_ns']:6.3f} {g['failing']:5d}/{g['endpoints']:<5d} {g['label']}")
-                lines.append(f"         {w['start']} ({w['start_instance']})")
-                lines.append(f"      -> {w['end']}.{w['end_port']}")
+                lines.append(f"         from {w['start_signal']} ({w['start_instance']})")
+                lines.append(f"         to   {w['end_signal']} ({w['end_port']} of {w['end']})")
             lines += ["", "worst paths:"]
             for i, w in enumerate(p["worst_paths"][:10], 1):
                 lines.append(f"  {i:2d}. {w['delay_ns']:6.3f} ns  {w['start_instance']} -> {w['end_instance']}")
-                lines.append(f"        {w['start']} -> {w['end']}.{w['end_port']} ({w['cells']} cells)")
+                lines.append(f"        {w['start_signal']} -> {w['end_signal']} ({w['end_port']}; {w['cells']} cells)")
                 lines.append(f"        through: {' > '.join(w['through'])}")
     rows = (p or {}).get("resources_by_instance") or result.get("resources_by_instance") or []
     if rows:
@@ -494,6 +535,11 @@ def write_reports(result: dict, stem: str) -> list[str]:
             lines.append(f"  {r['label']:56s} {cells}")
     (REPORTS / f"{stem}.txt").write_text("\n".join(lines) + "\n")
     return lines
+
+
+def git_describe() -> str | None:
+    r = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
+    return r.stdout.strip() or None if r.returncode == 0 else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -537,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     result: dict = {"top": top, "params": params, "quick": bool(args.quick or args.files),
                     "command": "python -m vmsgsim.synth " + " ".join(argv if argv is not None else sys.argv[1:]),
-                    "run_dir": rel(out)}
+                    "run_dir": rel(out), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "git": git_describe()}
     if args.analyse:
         result["yosys"] = yosys_result(out, top)
         result["pnr"] = pnr_result(out) if (out / "nextpnr_report.json").exists() or (out / "pnr.json").exists() else None
