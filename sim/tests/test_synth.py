@@ -9,6 +9,7 @@ figures into bench.json.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -107,11 +108,13 @@ def test_yosys_only_on_one_block():
 
 @pytest.fixture(scope="module")
 def pair_report():
-    out = BUILD / "synth" / "test-pair"
+    # one run folder per pytest-xdist worker: workers may each run this fixture at once
+    tag = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    out = BUILD / "synth" / f"test-pair-{tag}"
     r = run_synth("--top", "synth_pair", "--files", str(FIXTURE / "seed_sum.sv"), str(FIXTURE / "synth_pair.sv"),
-                  "--out", str(out), "--report-stem", "test-synth-pair")
+                  "--out", str(out), "--report-stem", f"test-synth-pair-{tag}")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    return json.loads((REPORTS / "test-synth-pair.json").read_text())
+    return json.loads((REPORTS / f"test-synth-pair-{tag}.json").read_text())
 
 
 def test_pnr_of_a_tiny_design_reports_fmax(pair_report):
