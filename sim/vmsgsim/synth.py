@@ -68,6 +68,10 @@ RESOURCES = {
 }
 
 
+# cells attributed to an instance by name alone (no source): counted for the whole design only
+BY_NAME_ONLY = ("LUT4", "PFUMX", "L6MUX21")
+
+
 def tool(name: str) -> str | None:
     """A yowasp tool next to this interpreter (the venv), else on PATH."""
     here = Path(sys.executable).parent / name
@@ -301,11 +305,22 @@ def time_paths(graph: dict) -> list[dict]:
 
 # ------------------------------------------------------------------------ cells to RTL instances
 
-class Hierarchy:
-    """Instance paths of the flattened Yosys netlist (from the `hdlname` of its nets) and the
-    module each instance is of (from the source file of the nets declared in it)."""
+def scan_hierarchy(out: Path, top: str, files: list[Path], params: dict[str, str]) -> Path:
+    """The nets of the design as the front end elaborated it, before any optimisation (their
+    `hdlname` gives every instance path, their `src` the module): out/hier.json, a second of
+    Yosys for the whole peripheral."""
+    hier = out / "hier.json"
+    proc = run_yosys(f"{read_cmd(params, top, files)}; select w:*; write_json -selected {rel(hier)}", out / "hier.log")
+    if proc.returncode != 0:
+        raise SystemExit(f"synth: yosys hierarchy scan FAILED (log: {out / 'hier.log'})")
+    return hier
 
-    def __init__(self, netlist: Path, top: str, files: list[Path]):
+
+class Hierarchy:
+    """Instances of the design (from the front end's nets, see scan_hierarchy) and the cells of
+    the flattened netlist mapped onto them."""
+
+    def __init__(self, netlist: Path, top: str, files: list[Path], hier: Path | None = None):
         mod = json.loads(Path(netlist).read_text())["modules"][top]
         file_module = {}
         for p in files:
@@ -313,19 +328,30 @@ class Hierarchy:
             if m:
                 file_module[rel(p)] = m.group(1)
         self.top = top
-        self.module: dict[str, str] = {"": top}
-        self.src: dict[str, str] = {}
-        for name, net in mod["netnames"].items():
+        # scope path -> module of the source of its nets (majority); a scope is an instance
+        # when its module differs from its parent's (named and generate blocks do not)
+        votes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        hier_nets = json.loads(Path(hier).read_text())["modules"][top]["netnames"] if hier else mod["netnames"]
+        for net in hier_nets.values():
             hdl = net.get("attributes", {}).get("hdlname")
             if not hdl:
                 continue
-            parts = hdl.split(" ")
-            for i in range(1, len(parts)):
-                self.module.setdefault(".".join(parts[:i]), "")
-            inst = ".".join(parts[:-1])
             src = net["attributes"].get("src", "").split("|")[0].rsplit(":", 1)[0]
-            if inst and not self.module.get(inst) and src in file_module:
-                self.module[inst] = file_module[src]
+            if src in file_module:
+                votes[".".join(hdl.split(" ")[:-1])][file_module[src]] += 1
+        scope_mod = {sc: max(v, key=v.get) for sc, v in votes.items()}
+        self.module: dict[str, str] = {"": top}
+        for sc in sorted(scope_mod, key=lambda x: x.count(".")):
+            if not sc:
+                continue
+            parent = sc
+            while parent and parent not in self.module:
+                parent = parent.rsplit(".", 1)[0] if "." in parent else ""
+            if scope_mod[sc] != self.module[parent]:
+                self.module[sc] = scope_mod[sc]
+        self.by_module: dict[str, list[str]] = defaultdict(list)
+        for inst, m in self.module.items():
+            self.by_module[m].append(inst)
         # RTL signal names of each bit (nets with an hdlname: those of the source, not
         # the ones Yosys made up), and the output bits of each cell
         bit_name: dict[int, str] = {}
@@ -403,14 +429,52 @@ class Hierarchy:
             # (a register of the top feeding u_x is named u_x.<port>...): the source of the
             # cell tells the module, so go up to the enclosing instance of that module.
             mod = self._source_module(cell)
-            if mod and self.module.get(found) != mod:
-                up = found
-                while up and self.module.get(up) != mod:
-                    up = up.rsplit(".", 1)[0] if "." in up else ""
-                if self.module.get(up) == mod:
-                    found = up
+            if mod and self.module.get(found) != mod and self.by_module.get(mod):
+                found = self._closest(found, mod, cell)
         self._memo[cell] = found
         return found
+
+    def _closest(self, near: str, mod: str, cell: str = "") -> str:
+        """The instance of module mod nearest to the instance near: the enclosing one, else the
+        one sharing the longest path prefix; several equally near (g_q[0].u_queue ...
+        g_q[7].u_queue) become one entry with * for what differs (g_q[*].u_queue)."""
+        parts = near.split(".") if near else []
+
+        def shared(inst: str) -> int:
+            n = 0
+            for a, b in zip(parts, inst.split(".") if inst else []):
+                if a != b:
+                    break
+                n += 1
+            return n
+
+        cands = self.by_module[mod]
+        best = max(shared(c) for c in cands)
+        tied = sorted(c for c in cands if shared(c) == best)
+        if len(tied) > 1 and cell:
+            # then the one whose own name's words the cell's name carries (s_dev_axil_rdata: u_dev_regif)
+            k = len(os.path.commonprefix([t.split(".") for t in tied]))
+
+            def words(inst: str) -> int:
+                own = ".".join(inst.split(".")[k:])
+                return sum(1 for w in re.split(r"[._\[\]]+", own) if len(w) >= 3 and w in cell)
+            most = max(words(t) for t in tied)
+            tied = [t for t in tied if words(t) == most]
+        if len(tied) == 1:
+            return tied[0]
+        split = [t.split(".") for t in tied]
+        if len({len(x) for x in split}) != 1:
+            return tied[0]
+        merged = []
+        for comps in zip(*split):
+            if len(set(comps)) == 1:
+                merged.append(comps[0])
+            else:
+                bases = {re.sub(r"\[\d+\]$", "", c) for c in comps}
+                merged.append(f"{bases.pop()}[*]" if len(bases) == 1 else "{" + "|".join(sorted(set(comps))) + "}")
+        name = ".".join(merged)
+        self.module.setdefault(name, mod)
+        return name
 
     def label(self, inst: str | None) -> str:
         if inst is None:
@@ -454,22 +518,32 @@ def resources_by_instance(netlist: Path, top: str, hier: Hierarchy) -> list[dict
     for name, c in mod["cells"].items():
         inst = hier.instance(name)
         # a cell counts in its instance and every instance above it
-        chain = [None] if inst is None else [inst] + [inst[:i] for i in range(len(inst)) if inst[i] == "."] + ([""] if inst else [])
+        chain = [None] if inst is None else [inst] + [x for x in (inst[:i] for i in range(len(inst)) if inst[i] == ".")
+                                                        if x in hier.module] + ([""] if inst else [])
         for i in chain:
             counts[i][c["type"]] += 1
     rows = []
     for inst, by_type in sorted(counts.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
+        # LUTs come out of ABC named after the nets they drive, not from where their logic was
+        # written: per instance only the cells that keep their source (FF, carry, RAM, DSP)
+        shown = RESOURCES if inst == "" else {k: v for k, v in RESOURCES.items() if k not in BY_NAME_ONLY}
         rows.append({"instance": inst, "label": hier.label(inst),
-                     "cells": {RESOURCES.get(k, k): v for k, v in sorted(by_type.items()) if k in RESOURCES},
-                     "other_cells": sum(v for k, v in by_type.items() if k not in RESOURCES)})
+                     "cells": {shown[k]: v for k, v in sorted(by_type.items()) if k in shown}})
     return rows
 
 
-def analyse(out: Path, top: str, files: list[Path], res: dict) -> None:
+def hierarchy_of(out: Path, top: str, files: list[Path], params: dict[str, str]) -> Hierarchy:
+    scan = out / "hier.json"
+    if not scan.exists():
+        scan_hierarchy(out, top, files, params)
+    return Hierarchy(out / "netlist.json", top, files, scan)
+
+
+def analyse(out: Path, top: str, files: list[Path], params: dict[str, str], res: dict) -> None:
     """Timing by module from the SDF of a run (adds to res)."""
     sdf = out / "routed.sdf"
     period = 1000.0 / res["target_mhz"]
-    hier = Hierarchy(out / "netlist.json", top, files)
+    hier = hierarchy_of(out, top, files, params)
     res["resources_by_instance"] = resources_by_instance(out / "netlist.json", top, hier)
     if not res.get("ok") or not sdf.exists():
         return
@@ -484,6 +558,10 @@ def analyse(out: Path, top: str, files: list[Path], res: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------- report
+
+def short(name: str, width: int = 60) -> str:
+    return name if len(name) <= width else name[:width - 3] + "..."
+
 
 def write_reports(result: dict, stem: str) -> list[str]:
     REPORTS.mkdir(parents=True, exist_ok=True)
@@ -521,7 +599,7 @@ def write_reports(result: dict, stem: str) -> list[str]:
                 w = g["worst"]
                 lines.append(f"  {g['worst_ns']:6.3f} {g['failing']:5d}/{g['endpoints']:<5d} {g['label']}")
                 lines.append(f"         from {w['start_signal']} ({w['start_instance']})")
-                lines.append(f"         to   {w['end_signal']} ({w['end_port']} of {w['end']})")
+                lines.append(f"         to   {w['end_signal']} ({w['end_port']} of {short(w['end'])})")
             lines += ["", "worst paths:"]
             for i, w in enumerate(p["worst_paths"][:10], 1):
                 lines.append(f"  {i:2d}. {w['delay_ns']:6.3f} ns  {w['start_instance']} -> {w['end_instance']}")
@@ -529,7 +607,8 @@ def write_reports(result: dict, stem: str) -> list[str]:
                 lines.append(f"        through: {' > '.join(w['through'])}")
     rows = (p or {}).get("resources_by_instance") or result.get("resources_by_instance") or []
     if rows:
-        lines += ["", "cells by instance (flattened netlist, attributed by cell name and source; includes sub-instances):"]
+        lines += ["", "cells by instance (flattened netlist, attributed by cell name and source; includes sub-instances;",
+                  "LUT4/PFUMX/L6MUX21 for the whole design only: ABC names them after nets, not after where they were written):"]
         for r in rows:
             cells = ", ".join(f"{k} {v}" for k, v in r["cells"].items())
             lines.append(f"  {r['label']:56s} {cells}")
@@ -591,10 +670,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result["yosys"] = synth(out, top, files, params)
         result["pnr"] = None if args.no_pnr else pnr(out, args.device, args.speed, args.package, args.freq, args.seed)
+    if not args.analyse:
+        scan_hierarchy(out, top, files, params)
     if result["pnr"] is not None:
-        analyse(out, top, files, result["pnr"])
+        analyse(out, top, files, params, result["pnr"])
     else:
-        hier = Hierarchy(out / "netlist.json", top, files)
+        hier = hierarchy_of(out, top, files, params)
         result["resources_by_instance"] = resources_by_instance(out / "netlist.json", top, hier)
     print("\n".join(write_reports(result, stem)))
     print(f"\nwritten: {REPORTS / (stem + '.txt')}, {REPORTS / (stem + '.json')}")
