@@ -22,7 +22,7 @@ TEST        ?=
 SEED        ?=
 PNG         ?= 0
 QUICK       ?= 0
-BLOCK       ?= vmsg_used_engine
+BLOCK       ?= vmsg_mbox
 PNR_STAMP   := $(VENV)/.pnr-installed
 
 export PYTHONDONTWRITEBYTECODE := 1
@@ -90,7 +90,7 @@ $(PNR_STAMP): $(STAMP)
 synth: gen $(PNR_STAMP)
 	$(PY) -m vmsgsim.synth $(if $(filter 1,$(QUICK)),--quick --block $(BLOCK))
 
-## synth-quick  one block out of context in a few minutes (BLOCK=vmsg_used_engine|vmsg_mbox|vmsg_doorbell|...)
+## synth-quick  one block out of context in a few minutes (BLOCK=vmsg_mbox|vmsg_doorbell|vmsg_used_engine|...)
 synth-quick: gen $(PNR_STAMP)
 	$(PY) -m vmsgsim.synth --quick --block $(BLOCK)
 

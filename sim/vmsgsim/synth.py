@@ -598,12 +598,12 @@ def write_reports(result: dict, stem: str) -> list[str]:
             for g in p["paths_by_end_instance"][:25]:
                 w = g["worst"]
                 lines.append(f"  {g['worst_ns']:6.3f} {g['failing']:5d}/{g['endpoints']:<5d} {g['label']}")
-                lines.append(f"         from {w['start_signal']} ({w['start_instance']})")
+                lines.append(f"         from {short(w['start_signal'])} ({w['start_instance']})")
                 lines.append(f"         to   {w['end_signal']} ({w['end_port']} of {short(w['end'])})")
             lines += ["", "worst paths:"]
             for i, w in enumerate(p["worst_paths"][:10], 1):
                 lines.append(f"  {i:2d}. {w['delay_ns']:6.3f} ns  {w['start_instance']} -> {w['end_instance']}")
-                lines.append(f"        {w['start_signal']} -> {w['end_signal']} ({w['end_port']}; {w['cells']} cells)")
+                lines.append(f"        {short(w['start_signal'])} -> {short(w['end_signal'])} ({w['end_port']}; {w['cells']} cells)")
                 lines.append(f"        through: {' > '.join(w['through'])}")
     rows = (p or {}).get("resources_by_instance") or result.get("resources_by_instance") or []
     if rows:
@@ -625,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="read + hierarchy + proc only")
     ap.add_argument("--quick", action="store_true", help="one block (--block) out of context")
-    ap.add_argument("--block", default="vmsg_used_engine", help="module of --quick (default %(default)s)")
+    ap.add_argument("--block", default="vmsg_mbox", help="module of --quick (default %(default)s)")
     ap.add_argument("--top", help="top module of --files (with --out)")
     ap.add_argument("--files", nargs="+", type=Path, help="sources instead of the RTL (with --top, --out)")
     ap.add_argument("--out", type=Path, help="run folder (default build/synth[/quick-<block>])")
@@ -665,6 +665,11 @@ def main(argv: list[str] | None = None) -> int:
                     "run_dir": rel(out), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "git": git_describe()}
     if args.analyse:
+        # the figures are those of the earlier run: its date, not the commit of today
+        rep = out / "nextpnr_report.json"
+        stamp = rep if rep.exists() else out / "netlist.json"
+        result["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp.stat().st_mtime))
+        result["git"] = None
         result["yosys"] = yosys_result(out, top)
         result["pnr"] = pnr_result(out) if (out / "nextpnr_report.json").exists() or (out / "pnr.json").exists() else None
     else:
