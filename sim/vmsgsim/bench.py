@@ -9,6 +9,10 @@ Figures per scenario: completions_per_cycle (steady state at the stream port),
 idx_writes_per_completion, notifications_sent (NOTIFY_CNT) against notifications_required (the
 notification oracle over the values the engine read), latency_cycles (completion accepted to
 the B response of the used->idx write that publishes it, at low load), and the parameters.
+
+bench.json also carries, under "synthesis", the Fmax and resources of the latest full
+`make synth` run (build/reports/synth.json) as that run measured them, or a note that there is
+none (`--synth-only` refreshes just that part).
 """
 
 from __future__ import annotations
@@ -43,6 +47,46 @@ SCENARIOS = [
 ]
 
 
+def synth_figures(path=None) -> dict:
+    """Fmax and resources of the latest full `make synth` run (build/reports/synth.json), as
+    measured there: nothing is estimated; when there is no such run, a note says so."""
+    path = REPORTS / "synth.json" if path is None else path
+    try:
+        rep = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"available": False, "source": str(path),
+                "note": f"no synthesis report ({path}): run `make synth` for Fmax and resources"}
+    if rep.get("quick"):
+        return {"available": False, "source": str(path),
+                "note": f"{path} is a quick run of {rep.get('top')}, not of the peripheral: run `make synth`"}
+    p = rep.get("pnr") or {}
+    out = {"available": True, "source": str(path), "top": rep.get("top"), "params": rep.get("params"),
+           "date": rep.get("date"), "git": rep.get("git"), "command": rep.get("command"),
+           "resources": rep.get("yosys", {}).get("cells", {}),
+           "fmax_mhz": p.get("fmax_mhz") if p.get("ok") else None}
+    if not p:
+        out["note"] = "Yosys only, no place and route in that run: no Fmax"
+        return out
+    if not p.get("ok"):
+        out["note"] = "place and route failed in that run: no Fmax"
+        return out
+    out.update({"part": p.get("part"), "speed": p.get("speed"), "target_mhz": p.get("target_mhz"),
+                "timing_met": p.get("timing_met"), "utilization": p.get("utilization"),
+                "worst_paths": [{k: w[k] for k in ("delay_ns", "start_instance", "end_instance", "start", "end")}
+                                for w in p.get("worst_paths", [])[:3]]})
+    return out
+
+
+def print_synth(s: dict) -> None:
+    if not s["available"] or s["fmax_mhz"] is None:
+        print(f"\nsynthesis: {s['note']}")
+        return
+    fmax = ", ".join(f"{clk} {f} MHz" for clk, f in s["fmax_mhz"].items())
+    res = s["resources"]
+    print(f"\nsynthesis ({s['source']}, {s.get('date') or 'undated'}): {s['part']} speed {s['speed']}, "
+          f"target {s['target_mhz']:g} MHz: Fmax {fmax}; LUT4 {res.get('LUT4', 0)}, FF {res.get('TRELLIS_FF', 0)}")
+
+
 def config(data_w: int) -> hdl.HdlConfig:
     params = {"NUM_Q": NUM_Q, "AXI_DATA_W": data_w, "AXI_ADDR_W": 32}
     return hdl.HdlConfig(top="vmsg_used_engine", params=tuple(sorted(params.items())),
@@ -55,7 +99,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="run scenarios whose name contains this")
     ap.add_argument("--completions", type=int, default=N)
     ap.add_argument("--no-speed", action="store_true", help="skip the simulation-speed figures")
+    ap.add_argument("--synth-only", action="store_true",
+                    help="only copy the synthesis figures into an existing bench.json")
     a = ap.parse_args(argv)
+    out = REPORTS / "bench.json"
+    synth = synth_figures()
+    if a.synth_only:
+        data = json.loads(out.read_text()) if out.exists() else {}
+        data["synthesis"] = synth
+        REPORTS.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(data, indent=1))
+        print_synth(synth)
+        print(f"\nwritten: {out}")
+        return 0
     cfg = config(a.data_w)
     results = []
     for sc in SCENARIOS:
@@ -80,9 +136,8 @@ def main(argv: list[str] | None = None) -> int:
               f"lat {res['latency_cycles']:>6.1f}  ({res['wall_s']} s)", flush=True)
     speed = [] if a.no_speed else sim_speed()
     REPORTS.mkdir(parents=True, exist_ok=True)
-    out = REPORTS / "bench.json"
     out.write_text(json.dumps({"engine": {"NUM_Q": NUM_Q, "AXI_DATA_W": a.data_w}, "scenarios": results,
-                               "simulation_speed": speed}, indent=1))
+                               "simulation_speed": speed, "synthesis": synth}, indent=1))
     print()
     hdr = f"{'scenario':<22} {'queues':>6} {'lat':>4} {'evidx':>5} {'cpl/clk':>8} {'idx/cpl':>8} {'sent':>6} {'req':>6} {'lat(clk)':>8}"
     print(hdr)
@@ -99,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     width = max((len(row["name"]) for row in speed), default=0)
     for row in (r for r in speed if not r.get("failed")):
         print(f"  {row['name']:<{width}} {row['cycles_per_s']:>12,.0f} cycles/s  ({row['cycles']:,} cycles in {row['wall_s']:.1f} s)")
+    print_synth(synth)
     print(f"\nwritten: {out}")
     return 1 if any(r.get("failed") for r in results + speed) else 0
 
