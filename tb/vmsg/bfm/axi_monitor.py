@@ -467,7 +467,8 @@ class EngineAxiMonitor:
 
     # -- events ---------------------------------------------------------------------------
     def on_event(self, q: int, t_ns: float | None = None) -> WatchedQueue | None:
-        """An EVENT_USED for queue q was taken at t_ns (default: now).
+        """An EVENT_USED for queue q was taken at t_ns (default: now). Returns the period it
+        answers, None when it is spurious (or the queue unknown).
 
         It goes to the open period of the queue if that can take it, else to the oldest period
         closed by a reset that can (an event latched or queued before the reset is still
@@ -491,7 +492,7 @@ class EngineAxiMonitor:
         wq.spurious += 1
         self.error(f"q{q}: EVENT_USED at {t:.0f}ns answers no required notification (spurious: "
                    f"{wq.delivered} events already answer the {wq.req_before(t)} requirements visible before it)")
-        return wq
+        return None
 
     # -- end checks -----------------------------------------------------------------------
     def idle(self) -> bool:

@@ -65,6 +65,7 @@ class EngineChecker(uvm_component):
         self.errors: list[str] = []
         self.accepted = {"stream": 0, "regs": 0}
         self.before_reset: set[int] = set()
+        self.sampled: set[int] = set()  # periods whose silent decisions were sampled
 
     def end_of_elaboration_phase(self):
         regs = load_regmap("vmsg_dev_regs")
@@ -130,8 +131,6 @@ class EngineChecker(uvm_component):
             s.enabled = enable
 
     def _decision(self, q: int, new: int, value: int, notify: bool) -> None:
-        wq = self.monitor.queues.get(q)
-        sample_engine_decision(bool(wq and wq.event_idx), bool(notify))
         last = self._last_new.get(q, 0)
         if last > 0xF000 and new < 0x1000:  # crossed 65535 -> 0 (not a queue restarting at 0)
             sample_idx_wrap(True)
@@ -152,17 +151,33 @@ class EngineChecker(uvm_component):
         t = ev.start_ns  # the driver's pop began: it reads the ring after this
         for q, s in self.shadow.items():
             if s.dev_id == dev_id and s.vq == vq and (q in self.monitor.queues or s.enabled):
-                self.monitor.on_event(q, t)
+                self._sample_event(self.monitor.on_event(q, t))
                 return
         for wq in self.monitor.closed:  # a notification that was pending when its queue was reset
             if wq.after_close != 0 and self.shadow.get(wq.q) and self.shadow[wq.q].dev_id == dev_id \
                     and self.shadow[wq.q].vq == vq:
-                self.monitor.on_event(wq.q, t)
+                self._sample_event(self.monitor.on_event(wq.q, t))
                 return
         self.errors.append(f"EVENT_USED for dev {dev_id} vq {vq}: no engine queue serves it")
 
+    @staticmethod
+    def _sample_event(wq) -> None:
+        """Coverage of what the engine did: it emitted an EVENT_USED (that answered something)."""
+        if wq is not None:
+            sample_engine_decision(wq.event_idx, True)
+
+    def _sample_silent(self, periods) -> None:
+        """Coverage: decisions the engine made (decision reads answered) without an event of their own."""
+        for w in periods:
+            if id(w) in self.sampled:
+                continue
+            self.sampled.add(id(w))
+            for _ in range(max(0, len(w.oracle.decisions) - w.delivered)):
+                sample_engine_decision(w.event_idx, False)
+
     async def final_check(self, ops) -> list[str]:
         """Once the engine is idle: counters and delivered events against the oracle."""
+        self._sample_silent(self.monitor.closed + list(self.monitor.queues.values()))
         probs = list(self.errors) + list(self.monitor.errors)
         if not self.monitor.idle():
             probs.append("AXI traffic still in flight at the end of the test")
