@@ -46,6 +46,7 @@ TESTS = {
     "test_bad_stream_queue": ["q5_w64"],
     "test_merge_rule": ["q4_w64", "q1_w32"],
     "test_idx_hold": ["q4_w64"],
+    "test_reset_mem_faults": ["q4_w64", "q1_w32"],
 }
 
 

@@ -104,6 +104,7 @@ class CplSource:
         self._ready = getattr(dut, ready)
         self.idle_prob = idle_prob
         self.rng = random.Random(seed)
+        self._gen = 0  # bumped by reset()
         self.pending: deque[Completion] = deque()
         self.on_accept: Callable[[Completion, int], None] | None = None
         self.accepted = 0
@@ -129,6 +130,7 @@ class CplSource:
         """The port was reset: completions not yet taken are dropped."""
         self.pending.clear()
         self._valid.value = 0
+        self._gen += 1
 
     async def _run(self) -> None:
         while True:
@@ -141,13 +143,18 @@ class CplSource:
             if self.idle_prob and self.rng.random() < self.idle_prob:
                 self._valid.value = 0
                 continue
+            if not self.pending:  # reset meanwhile
+                continue
             c = self.pending[0]
+            gen = self._gen
             self._valid.value = 1
             self._queue.value = c.q
             self._id.value = c.id
             self._len.value = c.len
-            while not int(self._ready.value):
+            while not int(self._ready.value) and gen == self._gen:
                 await FallingEdge(self.clk)
+            if gen != self._gen:  # reset meanwhile: this completion was dropped
+                continue
             self.pending.popleft()
             self.accepted += 1
             if self.on_accept is not None:

@@ -144,6 +144,34 @@ class EngineEnv:
             wq.after_close = int(presented)
         return cycles
 
+    async def reset_engine(self, cycles: int = 5) -> dict:
+        """rst_ni low for `cycles` cycles at this moment (asynchronous reset): the memory drops
+        the responses it still holds, the stream driver its completions, the monitor closes
+        every queue (nothing of theirs may be written or read any more) and forgets what was in
+        flight. Returns what was in flight when rst_ni fell."""
+        m = self.mon
+
+        def forget() -> None:
+            for name in ("aw_pending", "w_orphans", "b_pending", "ar_pending"):
+                getattr(m, name).clear()
+            m.w_first_t = None
+
+        # between edges, so that the monitor's sampling of this cycle's edge is not mixed in
+        await FallingEdge(self.clk)
+        inflight = {"writes": len(m.b_pending) + len(m.aw_pending), "reads": len(m.ar_pending),
+                    "mem": not self.mem.idle(), "cpl": len(self.cpl.pending)}
+        self.dut.rst_ni.value = 0
+        self.mem.on_reset()
+        self.cpl.reset()
+        for q in list(m.queues):
+            m.close(q).after_close = 0
+        forget()
+        await ClockCycles(self.clk, cycles)
+        forget()
+        self.dut.rst_ni.value = 1
+        await ClockCycles(self.clk, 3)
+        return inflight
+
     def _on_stream_accept(self, c: Completion, _cycle: int) -> None:
         wq = self.mon.queues.get(c.q)
         if wq is not None and not wq.loose and getattr(wq, "accepting", True):

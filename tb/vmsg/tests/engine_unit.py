@@ -802,3 +802,100 @@ async def test_idx_hold(dut):
     dut._log.info("worst wait %.0f cycles (IDX_HOLD %d), %d idx writes issued by the hold rule", worst, hold, by_hold)
     assert by_hold >= 4 * nq, f"only {by_hold} idx writes were due to IDX_HOLD: the test missed its case"
     env.check_monitor()
+
+
+@cocotb.test()
+async def test_reset_mem_faults(dut):
+    """Queue and engine resets while the memory answers slowly, with SLVERR, or for a bounded
+    time not at all (docs/engine.md, Disable and reset): a queue reset is acknowledged only
+    after every response of the queue's issued transactions came (never during a stall),
+    nothing of the queue is written or read after the ack, its error state is cleared, the
+    other queue goes on; an engine reset (rst_ni) with writes and reads outstanding during a
+    stall leaves every counter at 0 and the bus silent, and the engine works again after it."""
+    env = EngineEnv(dut, wr_latency=60, rd_latency=40)
+    await env.start()
+    rng = env.rng
+    nq = min(env.num_q, 2)
+
+    async def setup(base: int) -> None:
+        for q in range(nq):
+            used, avail = ring_addrs(q, 256, rng, base=base)
+            await env.setup_queue(q, used, avail, 256)
+
+    async def wait_outstanding(wq, n_cycles: int = 5000) -> None:
+        for _ in range(n_cycles // 10):
+            if any(t.q is wq for t in env.mon.b_pending) or any(a[2] is wq for a in env.mon.ar_pending):
+                return
+            await ClockCycles(dut.clk_i, 10)
+        raise AssertionError(f"q{wq.q}: no transaction outstanding")
+
+    # 1. slow memory and SLVERR on q0's ring, q0 reset with writes outstanding
+    await setup(0x10000)
+    wq0 = env.mon.queues[0]
+    env.mem.add_error(wq0.ring_lo + 8 * 30, wq0.ring_lo + 8 * 31, count=1)
+    for i in range(600):
+        env.complete(i % nq, rng.getrandbits(32), i)
+    while wq0.model.accepted < 50:
+        await ClockCycles(dut.clk_i, 10)
+    await wait_outstanding(wq0)
+    cycles = await env.reset_queue(0)
+    assert cycles > 10, f"queue reset acknowledged after {cycles} cycles with writes outstanding"
+    assert await env.regs.read(qreg(0, STATUS)) == 0, "error / ring state not cleared by the reset"
+    await env.cpl.wait_idle()
+    if nq > 1:
+        await env.quiesce(queues=[1])
+        await env.check_queue(1)
+    env.mem.clear_errors()
+
+    # 2. the memory answers nothing for 1500 cycles: the queue reset waits for it
+    env.mem.wr_latency, env.mem.rd_latency = 20, 20
+    if nq > 1:
+        await env.reset_queue(1)
+    await setup(0x400000)
+    wq0 = env.mon.queues[0]
+    for i in range(600):
+        env.complete(i % nq, rng.getrandbits(32), i)
+    while wq0.model.accepted < 40:
+        await ClockCycles(dut.clk_i, 10)
+    await wait_outstanding(wq0)
+    end = env.mem.stall(1500)
+    await env.reset_queue(0)
+    assert env.now() >= end, f"queue reset acknowledged at {env.now():.0f}ns while the memory was silent (until {end:.0f}ns)"
+    assert env.now() < end + 2000 * CLK_NS, "queue reset not acknowledged after the memory answered again"
+    await env.cpl.wait_idle()
+    if nq > 1:
+        await env.quiesce(queues=[1])
+        await env.check_queue(1)
+
+    # 3. engine reset during a stall, with transactions outstanding and a read error armed
+    if nq > 1:
+        await env.reset_queue(1)
+    await setup(0x800000)
+    for q in range(nq):
+        wq = env.mon.queues[q]
+        env.mem.add_error(wq.event_addr, wq.event_addr + 2, write=False, read=True, count=1)
+    for i in range(400):
+        env.complete(i % nq, rng.getrandbits(32), i)
+    await wait_outstanding(env.mon.queues[0])
+    env.mem.stall(3000)
+    await ClockCycles(dut.clk_i, 200)
+    inflight = await env.reset_engine()
+    assert inflight["writes"] + inflight["reads"] > 0, f"nothing in flight at the engine reset: {inflight}"
+    env.mem.clear_errors()
+    aw0, ar0 = env.mon.stats["aw"], env.mon.stats["reads"]
+    await ClockCycles(dut.clk_i, 300)
+    assert (env.mon.stats["aw"], env.mon.stats["reads"]) == (aw0, ar0), "AXI traffic after the engine reset"
+    for q in range(nq):
+        for name, v in (await env.counters(q)).items():
+            assert v == 0, f"q{q}: {name} {v:#x} after the engine reset"
+    assert await env.regs.read(CPL_STATUS) & 0xFF == env.cpl_fifo_depth
+    assert await env.regs.read(EVT_PENDING_LO) == 0 and not int(dut.evt_valid_o.value)
+    # and it works again
+    await setup(0xC00000)
+    for i in range(300):
+        env.complete(i % nq, rng.getrandbits(32), i)
+    await env.quiesce()
+    for q in range(nq):
+        await env.check_queue(q)
+    dut._log.info("in flight at the engine reset: %s", inflight)
+    env.check_monitor()
