@@ -466,6 +466,14 @@ class EngineAxiMonitor:
             self.on_decision(wq.q, new, value, need)
 
     # -- events ---------------------------------------------------------------------------
+    def _periods(self, q: int) -> list[WatchedQueue]:
+        periods = [self.queues[q]] if q in self.queues else []
+        return periods + [c for c in self.closed if c.q == q and c.after_close != 0]
+
+    def can_take(self, q: int, t_ns: float) -> bool:
+        """Whether an EVENT_USED for queue q at t_ns would answer a requirement (see on_event)."""
+        return any(wq.req_before(t_ns) > wq.delivered for wq in self._periods(q))
+
     def on_event(self, q: int, t_ns: float | None = None) -> WatchedQueue | None:
         """An EVENT_USED for queue q was taken at t_ns (default: now). Returns the period it
         answers, None when it is spurious (or the queue unknown).
@@ -477,8 +485,7 @@ class EngineAxiMonitor:
         period can take answers no requirement and is spurious. (An event read after an idx
         became visible answers it, whichever period the event was emitted for.)"""
         t = get_sim_time(unit="ns") if t_ns is None else t_ns
-        periods = [self.queues[q]] if q in self.queues else []
-        periods += [c for c in self.closed if c.q == q and c.after_close != 0]
+        periods = self._periods(q)
         if not periods:
             self.error(f"EVENT_USED for unwatched queue {q}")
             return None

@@ -66,6 +66,7 @@ class EngineChecker(uvm_component):
         self.accepted = {"stream": 0, "regs": 0}
         self.before_reset: set[int] = set()
         self.sampled: set[int] = set()  # periods whose silent decisions were sampled
+        ConfigDB().set(None, "*", "ENGINE_EVENTS", self.expected_events)
 
     def end_of_elaboration_phase(self):
         regs = load_regmap("vmsg_dev_regs")
@@ -159,6 +160,11 @@ class EngineChecker(uvm_component):
                 self._sample_event(self.monitor.on_event(wq.q, t))
                 return
         self.errors.append(f"EVENT_USED for dev {dev_id} vq {vq}: no engine queue serves it")
+
+    def expected_events(self, t_ns: float) -> list[tuple[int, int]]:
+        """(dev_id, vq) of every engine queue for which an EVENT_USED read at t_ns would answer
+        a required notification: the scoreboard's expectation for an engine event."""
+        return [(s.dev_id, s.vq) for q, s in self.shadow.items() if self.monitor.can_take(q, t_ns)]
 
     @staticmethod
     def _sample_event(wq) -> None:
