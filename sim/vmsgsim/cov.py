@@ -11,6 +11,9 @@
 3. Code coverage: the coverage.dat of every run merged with verilator_coverage into
    build/reports/coverage/code.info and rendered with lcov's genhtml into
    build/reports/coverage/code/index.html.
+4. Goals: every coverpoint the testplan names must have every bin hit (at_least times). A goal
+   that is not met (a bin missing, or a coverpoint no run sampled) is named and the command
+   fails (exit status 1), after the reports are written.
 """
 
 from __future__ import annotations
@@ -67,6 +70,22 @@ def testplan_report(merged: dict) -> list[tuple[str, str, list[str], list[tuple[
     return rows
 
 
+def unmet_goals(merged: dict) -> list[str]:
+    """Goals: every coverpoint named by a testpoint, with all of its bins hit."""
+    plan = yaml.safe_load((SIM / "testplan.yaml").read_text())["testpoints"]
+    out = []
+    for tp in plan:
+        for c in tp.get("coverpoints", []):
+            m = merged.get(c)
+            if m is None:
+                out.append(f"{c} (testpoint {tp['name']}): never sampled")
+                continue
+            missing = [str(b) for b, h in m["bins"].items() if h < m["at_least"]]
+            if missing:
+                out.append(f"{c} (testpoint {tp['name']}): {m['percent']}%, missing {', '.join(missing)}")
+    return out
+
+
 def code_coverage(dats: list[Path]) -> str:
     tool = verilator_coverage()
     if not dats:
@@ -113,11 +132,17 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / "index.html").write_text(f"""<!doctype html><meta charset=utf-8><title>coverage</title>
 <style>body{{font-family:sans-serif}}td,th{{padding:2px 8px;border-bottom:1px solid #ddd;vertical-align:top}}</style>
 <h1>Coverage</h1><p>{len(ymls)} run(s). Code coverage: {html.escape(code)} (<a href="code/index.html">report</a>)</p>
+<h2>Goals not met</h2><ul>{''.join(f"<li>{html.escape(u)}</li>" for u in unmet_goals(merged)) or "<li>none</li>"}</ul>
 <h2>Testplan</h2><table><tr><th>testpoint</th><th>feature</th><th>tests</th><th>coverpoints</th></tr>{''.join(body)}</table>
 <h2>Coverpoints</h2><table><tr><th>coverpoint</th><th>hit</th><th>bins</th><th>missing</th></tr>{cps}</table>
 """)
     print(f"reports: {OUT}/index.html, {OUT}/functional.yml, {OUT}/code/index.html")
-    return rc
+    unmet = unmet_goals(merged)
+    for u in unmet:
+        print(f"coverage goal not met: {u}")
+    if not unmet:
+        print("coverage goals: all met")
+    return rc or (1 if unmet else 0)
 
 
 if __name__ == "__main__":

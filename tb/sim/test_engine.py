@@ -44,6 +44,9 @@ TESTS = {
     "test_disable_drain": ["q4_w64"],
     "test_events_held": ["q4_w64", "q64_w128"],
     "test_bad_stream_queue": ["q5_w64"],
+    "test_merge_rule": ["q4_w64", "q1_w32"],
+    "test_idx_hold": ["q4_w64"],
+    "test_reset_mem_faults": ["q4_w64", "q1_w32"],
 }
 
 

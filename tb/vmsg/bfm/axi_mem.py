@@ -10,7 +10,8 @@ order, as they do for the single AXI ID the engine uses.
 
 Back-pressure: random pause generators on AW / W / AR (ready low) and B / R (valid held back).
 Errors: address ranges that answer SLVERR or DECERR for writes, reads or both; a failing beat
-is not written. Memory contents: `read(addr, n)` / `write(addr, data)` (addresses modulo the
+is not written. Silence: `stall(cycles)` holds every B and R response back until then (the
+memory answers nothing for a bounded time; responses keep their order). Memory contents: `read(addr, n)` / `write(addr, data)` (addresses modulo the
 memory size).
 """
 
@@ -54,11 +55,13 @@ class ErrorRange:
 class _DelayLine:
     """Stands in for a cocotbext-axi response source (B or R) and delays each item."""
 
-    def __init__(self, source, latency_ns_fn, hook=None):
+    def __init__(self, source, latency_ns_fn, hook=None, hold_until_fn=None):
         self._src = source
+        self._hold_until = hold_until_fn
         self._latency_ns = latency_ns_fn
         self._hook = hook
         self._q: deque = deque()
+        self._gen = 0  # bumped by clear(): a response taken before it is dropped
         self._ev = Event()
         self._task = cocotb.start_soon(self._run())
 
@@ -72,6 +75,7 @@ class _DelayLine:
         self._ev.set()
 
     def clear(self):
+        self._gen += 1
         self._q.clear()
         self._src.clear()
 
@@ -84,10 +88,16 @@ class _DelayLine:
                 self._ev.clear()
                 await self._ev.wait()
             due, obj = self._q.popleft()
-            now = get_sim_time(unit="ns")
-            if due > now:
+            gen = self._gen
+            while True:  # a stall that began meanwhile holds this response too
+                if self._hold_until is not None:
+                    due = max(due, self._hold_until())
+                now = get_sim_time(unit="ns")
+                if due <= now:
+                    break
                 await Timer(due - now, unit="ns")
-            await self._src.send(obj)
+            if gen == self._gen:
+                await self._src.send(obj)
 
 
 def _pauses(rng: random.Random, prob: float, max_run: int = 8):
@@ -114,6 +124,7 @@ class AxiMem:
         self.rd_latency = rd_latency  # cycles between AR and the R beat
         self.rng = random.Random(seed)
         self.errors: list[ErrorRange] = []
+        self.stall_until_ns = 0.0
         self.ram = AxiRam(AxiBus.from_prefix(dut, prefix), clk, rst, reset_active_level=False, size=size)
         for ch in (self.ram.write_if.aw_channel, self.ram.write_if.w_channel, self.ram.write_if.b_channel,
                    self.ram.read_if.ar_channel, self.ram.read_if.r_channel):
@@ -123,8 +134,10 @@ class AxiMem:
         self._wr_resp = OKAY  # response of the burst being processed
         self._rd_resp = OKAY
         wif, rif = self.ram.write_if, self.ram.read_if
-        wif.b_channel = _DelayLine(wif.b_channel, lambda: self.wr_latency * self.period, self._b_hook)
-        rif.r_channel = _DelayLine(rif.r_channel, lambda: self.rd_latency * self.period, self._r_hook)
+        wif.b_channel = _DelayLine(wif.b_channel, lambda: self.wr_latency * self.period, self._b_hook,
+                                   lambda: self.stall_until_ns)
+        rif.r_channel = _DelayLine(rif.r_channel, lambda: self.rd_latency * self.period, self._r_hook,
+                                   lambda: self.stall_until_ns)
         wif._write = self._write
         rif._read = self._read
 
@@ -140,6 +153,11 @@ class AxiMem:
 
     def write_u16(self, addr: int, v: int) -> None:
         self.write(addr, (v & 0xFFFF).to_bytes(2, "little"))
+
+    def stall(self, cycles: int) -> float:
+        """No B or R response leaves for `cycles` cycles from now; returns when it ends (ns)."""
+        self.stall_until_ns = get_sim_time(unit="ns") + cycles * self.period
+        return self.stall_until_ns
 
     # -- errors -------------------------------------------------------------------------
     def add_error(self, start: int, end: int, resp: int = SLVERR, write: bool = True,
@@ -209,6 +227,7 @@ class AxiMem:
         """The master was reset: responses still waiting in the delay lines are dropped."""
         self.ram.write_if.b_channel.clear()
         self.ram.read_if.r_channel.clear()
+        self.stall_until_ns = 0.0
 
     def idle(self) -> bool:
         """No response waiting in a delay line."""

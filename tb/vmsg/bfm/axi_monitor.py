@@ -4,7 +4,9 @@ It samples the five channels at each rising clock edge (and sleeps while the por
 pairs W beats with their AW in order, B responses with writes and R data with reads in order
 (the engine uses one ID), and checks:
 
+- attributes of every AW and AR: ID 0, AxCACHE 0010, AxPROT 000, AxLOCK 0, INCR;
 - burst rules: INCR only, AWSIZE the bus width for element bursts and 2 bytes for used->idx,
+  AWLEN exactly the beats the burst's words need,
   no 4 KiB crossing, no burst past the end of the ring, WSTRB exactly the bytes of the burst
   (contiguous from AWADDR), WLAST on the last beat only;
 - per queue, element bursts continue the ring where the previous one ended (no gap, no
@@ -14,8 +16,15 @@ pairs W beats with their AW in order, B responses with writes and R data with re
   failed; the decision read of a queue is issued after the B of its latest idx write;
 - at every used->idx write: memory (the new ring slots and, at its B, the idx itself) against
   the reference model;
-- notifications: each decision read's value goes through the notification oracle, which says
-  how many notifications the spec requires (`required[q]`).
+- notifications: each decision read's value goes through the notification oracle (the spec's
+  decision for the value the engine read). Per queue, from observation alone and in time order:
+  every idx for which the oracle requires a notification must be followed by an EVENT_USED of
+  that queue taken (or read by the driver) after that idx became visible (the B of its idx
+  write); one event may answer several requirements, but every event needs a requirement of
+  its own: the k-th event of a queue period must come after at least k requirements became
+  visible (and were decided), otherwise it is spurious (`on_event`). What is still unanswered
+  is `unanswered(wq)`; the testbench's counts (`required`, `delivered`, `spurious`) are what
+  the design's counters are checked against, never the other way round.
 
 Queues are registered by the test (`watch`), with their ring addresses, size, EVENT_IDX and a
 UsedRingModel the test fills with the completions the engine accepted (`loose=True`: content
@@ -24,6 +33,7 @@ checks off, e.g. when two sources feed one queue in an order the test cannot kno
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -34,6 +44,8 @@ from cocotb.utils import get_sim_time
 from vmsg.ref import NotifyOracle, UsedRingModel
 
 OKAY, EXOKAY, SLVERR, DECERR = 0, 1, 2, 3
+# documented attributes of every engine transaction (docs/engine.md)
+AXI_ID, AXI_CACHE, AXI_PROT, AXI_INCR = 0, 0b0010, 0b000, 1
 
 
 @dataclass
@@ -57,10 +69,35 @@ class WatchedQueue:
     bursts: int = 0
     beats: int = 0
     closed: bool = False      # reset acknowledged: nothing may touch this queue any more
-    required_pending: int = 0  # required notifications not yet covered by a delivered event
-    delivered: int = 0        # EVENT_USED taken for this queue
+    req_vis: list = field(default_factory=list)  # visibility time (ns) of each required idx, in order
+    ev_times: list = field(default_factory=list)  # time (ns) of each EVENT_USED assigned to this period
+    spurious: int = 0         # EVENT_USED that answered no requirement
+    after_close: int | None = None  # events still allowed after the reset (None: no bound)
+    ack_words: list = field(default_factory=list)  # acked_words after each advance ...
+    ack_ns: list = field(default_factory=list)     # ... and when (the element burst's B)
+    last_idx_b_ns: float = 0.0  # B of the latest idx write
+    last_ar_ns: float = 0.0     # AR of the latest decision read
+    idx_log: list = field(default_factory=list)    # IdxWrite per idx write (latency checks)
     base: dict = field(default_factory=dict)  # counter values when the test started watching
     vis_fifo: deque = field(default_factory=deque)  # idx values with B OKAY, decision read not yet issued
+
+    @property
+    def delivered(self) -> int:
+        return len(self.ev_times)
+
+    @property
+    def required(self) -> int:
+        return len(self.req_vis)
+
+    def req_before(self, t: float) -> int:
+        """Requirements whose idx was visible strictly before t."""
+        return bisect_left(self.req_vis, t)
+
+    @property
+    def unanswered(self) -> int:
+        """Requirements with no EVENT_USED after their idx became visible."""
+        last = self.ev_times[-1] if self.ev_times else float("-inf")
+        return self.required - self.req_before(last) if self.req_vis else 0
 
     @property
     def ring_lo(self) -> int:
@@ -73,6 +110,21 @@ class WatchedQueue:
     @property
     def event_addr(self) -> int:
         return self.avail + 4 + 2 * self.size if self.event_idx else self.avail
+
+
+@dataclass
+class IdxWrite:
+    """One used->idx write as observed: issued at t_issue, publishing elements [first, new)
+    (unwrapped); first_ack_ns: B of the oldest element it publishes; unblock_ns: when the
+    queue's previous idx write had its B and its decision read was issued; accepted / acked:
+    completions accepted (stream handshakes) and elements acknowledged when it was issued."""
+    t_issue: float
+    first: int
+    new: int
+    first_ack_ns: float
+    unblock_ns: float
+    accepted: int
+    acked: int
 
 
 @dataclass
@@ -100,7 +152,8 @@ class EngineAxiMonitor:
         self.s = {n: getattr(dut, f"{prefix}_{n}") for n in (
             "awaddr", "awlen", "awsize", "awburst", "awvalid", "awready",
             "wdata", "wstrb", "wlast", "wvalid", "wready", "bresp", "bvalid", "bready",
-            "araddr", "arlen", "arsize", "arvalid", "arready", "rdata", "rresp", "rvalid", "rready")}
+            "araddr", "arlen", "arsize", "arvalid", "arready", "rdata", "rresp", "rvalid", "rready",
+            "awid", "awcache", "awprot", "awlock", "arid", "arcache", "arprot", "arlock", "arburst")}
         self.queues: dict[int, WatchedQueue] = {}
         self.closed: list[WatchedQueue] = []
         self.errors: list[str] = []
@@ -173,11 +226,23 @@ class EngineAxiMonitor:
             if self._v("rvalid") and self._v("rready"):
                 self._on_r(self._v("rdata"), self._v("rresp"), now)
             if self._v("arvalid") and self._v("arready"):
+                self._check_attrs("AR", self._v("araddr"), self._v("arid"), self._v("arcache"),
+                                  self._v("arprot"), self._v("arlock"), self._v("arburst"))
                 self._on_ar(self._v("araddr"), self._v("arlen"), self._v("arsize"), now)
             if self._v("awvalid") and self._v("awready"):
+                self._check_attrs("AW", self._v("awaddr"), self._v("awid"), self._v("awcache"),
+                                  self._v("awprot"), self._v("awlock"), self._v("awburst"))
                 self._on_aw(self._v("awaddr"), self._v("awlen"), self._v("awsize"), self._v("awburst"), now)
             if self._v("wvalid") and self._v("wready"):
                 self._on_w(self._v("wdata"), self._v("wstrb"), self._v("wlast"), now)
+
+    def _check_attrs(self, ch: str, addr: int, id_: int, cache: int, prot: int, lock: int, burst: int) -> None:
+        """docs/engine.md, Write path / Read path: every transaction uses ID 0, AxCACHE 0010
+        (normal, non-cacheable, non-bufferable), AxPROT 000, AxLOCK 0 (normal), AxBURST INCR."""
+        for name, got, exp in (("ID", id_, AXI_ID), ("CACHE", cache, AXI_CACHE), ("PROT", prot, AXI_PROT),
+                               ("LOCK", lock, 0), ("BURST", burst, AXI_INCR)):
+            if got != exp:
+                self.error(f"{ch} {addr:#x}: {ch}{name} {got:#x}, the engine documents {exp:#x}")
 
     def _snapshot(self) -> dict:
         return {q: wq.acked_words for q, wq in self.queues.items()}
@@ -271,6 +336,10 @@ class EngineAxiMonitor:
             if addrs[-1] >= wq.ring_hi:
                 self.error(f"element burst q{wq.q}: writes past the ring end")
             nwords = len(addrs) // 4
+            beats = -(-((t.addr % self.db) + len(addrs)) // self.db)
+            if t.length != beats:
+                self.error(f"element burst q{wq.q} {t.addr:#x}: AWLEN {t.length - 1} for {nwords} words "
+                           f"({beats} beats needed)")
             # position in the unwrapped word stream of this queue
             word_in_ring = (t.addr - wq.ring_lo) // 4
             ring_words = 2 * wq.size
@@ -322,6 +391,11 @@ class EngineAxiMonitor:
                 self.error(f"q{wq.q} at idx {value}: {p}")
         elif new - wq.pub > wq.size:
             self.error(f"q{wq.q}: idx moved by {new - wq.pub} > ring size")
+        if new > wq.pub:
+            k = bisect_left(wq.ack_words, 2 * wq.pub + 2)
+            first_ack = wq.ack_ns[k] if k < len(wq.ack_ns) else t.t_issue
+            wq.idx_log.append(IdxWrite(t.t_issue, wq.pub, new, first_ack, max(wq.last_idx_b_ns, wq.last_ar_ns),
+                                       wq.model.accepted, acked // 2))
         wq.pub = new
         wq.idx_out += 1
 
@@ -339,14 +413,17 @@ class EngineAxiMonitor:
             if resp < SLVERR:
                 if wq.failed_word is None and t.words[0] == wq.acked_words:
                     wq.acked_words = t.words[1]
+                    wq.ack_words.append(wq.acked_words)
+                    wq.ack_ns.append(now)
             elif wq.failed_word is None:
                 wq.failed_word = t.words[0] - (t.words[0] % 2)
         elif t.kind == "idx":
             wq.idx_out -= 1
+            wq.last_idx_b_ns = now
             if resp < SLVERR:
                 wq.vis = wq.pub if wq.idx_out == 0 else wq.vis
                 self.idx_visible_ns.append((wq.q, wq.vis, now))
-                wq.vis_fifo.append(wq.vis & 0xFFFF)
+                wq.vis_fifo.append((wq.vis & 0xFFFF, now))
                 if not wq.closed and not wq.loose:
                     got = self.mem.read_u16(wq.used + 2)
                     if got != t.value:
@@ -363,17 +440,18 @@ class EngineAxiMonitor:
             # one decision read per idx write that got OKAY, in order, after that B
             if not wq.vis_fifo:
                 self.error(f"q{wq.q}: decision read without an idx write whose B it follows")
-            new = wq.vis_fifo.popleft() if wq.vis_fifo else wq.vis & 0xFFFF
+            new, t_vis = wq.vis_fifo.popleft() if wq.vis_fifo else (wq.vis & 0xFFFF, now)
             wq.reads += 1
+            wq.last_ar_ns = now
         if length != 0 or size != 1:
             self.error(f"AR {addr:#x}: len {length} size {size}, expected one 2-byte beat")
-        self.ar_pending.append((addr, now, wq, new if wq else 0))
+        self.ar_pending.append((addr, now, wq, (new, t_vis) if wq else (0, now)))
 
     def _on_r(self, data, resp, now) -> None:
         if not self.ar_pending:
             self.error("R data without a read")
             return
-        addr, _, wq, new = self.ar_pending.popleft()
+        addr, _, wq, (new, t_vis) = self.ar_pending.popleft()
         if resp >= SLVERR:
             self.stats["r_err"] += 1
             return
@@ -383,28 +461,45 @@ class EngineAxiMonitor:
         value = (data >> (8 * off)) & 0xFFFF
         need = wq.oracle.decide(new, value)
         if need:
-            wq.required_pending += 1
+            wq.req_vis.append(t_vis)
         if self.on_decision is not None:
             self.on_decision(wq.q, new, value, need)
 
     # -- events ---------------------------------------------------------------------------
-    def on_event(self, q: int) -> None:
-        """An EVENT_USED for queue q was delivered."""
-        wq = self.queues.get(q)
-        if wq is None:
-            for c in self.closed:
-                if c.q == q:
-                    wq = c
-            if wq is None:
-                self.error(f"EVENT_USED for unwatched queue {q}")
-                return
-        # One event may cover several required notifications (they merge while it waits), and
-        # a notification required after the event was latched needs an event of its own: so
-        # an event is spurious when more events than required notifications have come.
-        if wq.delivered + 1 > wq.oracle.required and not wq.closed:
-            self.error(f"q{q}: EVENT_USED without a required notification (spurious)")
-        wq.required_pending = 0
-        wq.delivered += 1
+    def _periods(self, q: int) -> list[WatchedQueue]:
+        periods = [self.queues[q]] if q in self.queues else []
+        return periods + [c for c in self.closed if c.q == q and c.after_close != 0]
+
+    def can_take(self, q: int, t_ns: float) -> bool:
+        """Whether an EVENT_USED for queue q at t_ns would answer a requirement (see on_event)."""
+        return any(wq.req_before(t_ns) > wq.delivered for wq in self._periods(q))
+
+    def on_event(self, q: int, t_ns: float | None = None) -> WatchedQueue | None:
+        """An EVENT_USED for queue q was taken at t_ns (default: now). Returns the period it
+        answers, None when it is spurious (or the queue unknown).
+
+        It goes to the open period of the queue if that can take it, else to the oldest period
+        closed by a reset that can (an event latched or queued before the reset is still
+        delivered; `after_close` bounds how many). A period can take its k-th event only if at
+        least k of its requirements were visible (and decided) before t_ns: an event that no
+        period can take answers no requirement and is spurious. (An event read after an idx
+        became visible answers it, whichever period the event was emitted for.)"""
+        t = get_sim_time(unit="ns") if t_ns is None else t_ns
+        periods = self._periods(q)
+        if not periods:
+            self.error(f"EVENT_USED for unwatched queue {q}")
+            return None
+        for wq in periods:
+            if wq.req_before(t) > wq.delivered:
+                wq.ev_times.append(t)
+                if wq.closed and wq.after_close is not None:
+                    wq.after_close -= 1
+                return wq
+        wq = periods[0]
+        wq.spurious += 1
+        self.error(f"q{q}: EVENT_USED at {t:.0f}ns answers no required notification (spurious: "
+                   f"{wq.delivered} events already answer the {wq.req_before(t)} requirements visible before it)")
+        return None
 
     # -- end checks -----------------------------------------------------------------------
     def idle(self) -> bool:

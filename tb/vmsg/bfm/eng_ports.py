@@ -14,6 +14,7 @@ from typing import Callable
 
 import cocotb
 from cocotb.triggers import Event, FallingEdge, RisingEdge
+from cocotb.utils import get_sim_time
 
 
 class RegError(Exception):
@@ -103,6 +104,7 @@ class CplSource:
         self._ready = getattr(dut, ready)
         self.idle_prob = idle_prob
         self.rng = random.Random(seed)
+        self._gen = 0  # bumped by reset()
         self.pending: deque[Completion] = deque()
         self.on_accept: Callable[[Completion, int], None] | None = None
         self.accepted = 0
@@ -128,6 +130,7 @@ class CplSource:
         """The port was reset: completions not yet taken are dropped."""
         self.pending.clear()
         self._valid.value = 0
+        self._gen += 1
 
     async def _run(self) -> None:
         while True:
@@ -140,13 +143,18 @@ class CplSource:
             if self.idle_prob and self.rng.random() < self.idle_prob:
                 self._valid.value = 0
                 continue
+            if not self.pending:  # reset meanwhile
+                continue
             c = self.pending[0]
+            gen = self._gen
             self._valid.value = 1
             self._queue.value = c.q
             self._id.value = c.id
             self._len.value = c.len
-            while not int(self._ready.value):
+            while not int(self._ready.value) and gen == self._gen:
                 await FallingEdge(self.clk)
+            if gen != self._gen:  # reset meanwhile: this completion was dropped
+                continue
             self.pending.popleft()
             self.accepted += 1
             if self.on_accept is not None:
@@ -160,13 +168,16 @@ class EvtSink:
     """EVENT_USED consumer: evt_ready_i with optional random back-pressure, or held low while
     `hold` is set. Calls on_event(dev_id, vq) for each event taken."""
 
-    def __init__(self, dut, clk, busy_prob: float = 0.0, seed: int = 1):
+    def __init__(self, dut, clk, busy_prob: float = 0.0, seed: int = 1, period_ns: float = 10.0):
         self.dut = dut
         self.clk = clk
+        self.half_period_ns = period_ns / 2
         self.busy_prob = busy_prob
         self.rng = random.Random(seed)
         self.hold = False
+        self.release_ns: float | None = None  # while held: release at the first falling edge >= this
         self.events: list[tuple[int, int]] = []
+        self.event_ns: list[float] = []  # handshake (rising edge) time of each event
         self.on_event: Callable[[int, int], None] | None = None
         dut.evt_ready_i.value = 0
         self._task = cocotb.start_soon(self._run())
@@ -183,10 +194,13 @@ class EvtSink:
                 d.evt_ready_i.value = 0
                 await RisingEdge(d.evt_valid_o)
             await FallingEdge(self.clk)
+            if self.hold and self.release_ns is not None and get_sim_time(unit="ns") >= self.release_ns:
+                self.hold, self.release_ns = False, None
             ready = not self.hold and not (self.busy_prob and self.rng.random() < self.busy_prob)
             d.evt_ready_i.value = int(ready)
             if ready and int(d.evt_valid_o.value):
                 ev = (int(d.evt_dev_id_o.value), int(d.evt_vq_o.value))
                 self.events.append(ev)
+                self.event_ns.append(get_sim_time(unit="ns") + self.half_period_ns)
                 if self.on_event is not None:
                     self.on_event(*ev)

@@ -121,7 +121,10 @@ def sample_op(op: str, kind: str) -> None:
 @CoverPoint("vmsg.engine.decision", xf=lambda event_idx, notify: (event_idx, notify),
             bins=[(False, False), (False, True), (True, False), (True, True)])
 def sample_engine_decision(event_idx: bool, notify: bool) -> None:
-    """One notification decision of the engine (EVENT_IDX or flags; notify or suppress)."""
+    """One notification decision of the engine as observed (EVENT_IDX or flags): notify = an
+    EVENT_USED the engine emitted (read by the driver); not = a decision read the engine made
+    without an EVENT_USED of its own (suppressed or merged), counted per queue period as
+    decisions observed on the AXI port minus events read."""
 
 
 @CoverPoint("vmsg.engine.idx_wrap", xf=lambda wrapped: wrapped, bins=[True])

@@ -18,8 +18,12 @@ from vmsg.tests.engine_env import (
     CTRL_ENABLE, CTRL_EVENT_IDX, CTRL_RESET, DEV, DROP_CNT, ERR_ADDR_HI, ERR_ADDR_LO, ERR_CNT,
     ERR_KIND_CONFIG, ERR_KIND_READ, ERR_KIND_WRITE, ERRQ_HI, ERRQ_LO, EVT_PENDING_LO, IDX_WR_CNT,
     MERGED_CNT, NOTIFY_CNT, ST_BUSY, ST_ERROR, STATUS, SUPPRESS_CNT, USED_HI, USED_LO, AVAIL_HI,
-    AVAIL_LO, EngineEnv, qreg,
+    AVAIL_LO, CLK_NS, EngineEnv, hdl_params, qreg,
 )
+
+# docs/engine.md, Publication: cycles beyond IDX_HOLD an acknowledged element may wait for its
+# used->idx write (registered request, arbitration, the W beats of the transaction in progress)
+HOLD_SLACK = 16
 
 
 
@@ -662,4 +666,236 @@ async def test_event_idx_boundaries(dut):
     dut._log.info("decisions %d required %d, offsets hit %s", len(wq.oracle.decisions), wq.oracle.required,
                   sorted(hits)[:10])
     assert {0xFFFF, 0, 1} <= hits, "boundary values of used_event not reached"
+    env.check_monitor()
+
+
+# docs/engine.md, Events: a decision takes effect (sets a pending bit or merges) in the cycle
+# that ends at the DECISION_EDGES-th rising edge after its R handshake.
+DECISION_EDGES = 3
+
+
+def events_of(env: EngineEnv, q: int) -> int:
+    return sum(1 for ev in env.evt.events if env.q_of_dev.get(ev) == q)
+
+
+@cocotb.test()
+async def test_merge_rule(dut):
+    """The engine's exact merge rule (docs/engine.md, Events): a notification for a queue whose
+    event is presented on evt_* and not taken in that cycle merges into it (MERGED_CNT); one
+    that arrives in the cycle its event is taken, or after, sets the pending bit again (a second
+    event); one for a queue whose event is pending behind another queue's merges. The event is
+    released at every offset around the second decision of the queue, and the events seen and
+    MERGED_CNT must follow the rule exactly."""
+    env = EngineEnv(dut, wr_latency=0, rd_latency=0)
+    await env.start()
+    rng = env.rng
+    nq = min(env.num_q, 2)
+    for q in range(nq):
+        used, avail = ring_addrs(q, 64, rng)
+        await env.setup_queue(q, used, avail, 64)  # flags 0: every decision notifies
+    r_edges: list[tuple[int, float]] = []
+    armed: dict = {}
+
+    def on_decision(q, _new, _value, notify):
+        assert notify
+        r_edges.append((q, env.now()))
+        if armed.get("q") == q:
+            off = armed.pop("off")
+            armed.clear()
+            # the event is taken at the rising edge DECISION_EDGES + off after this R
+            env.evt.release_ns = env.now() + CLK_NS * (DECISION_EDGES + off) - CLK_NS / 2
+    env.mon.on_decision = on_decision
+
+    async def presented(q: int) -> None:
+        for _ in range(2000):
+            await ClockCycles(dut.clk_i, 1)
+            if int(dut.evt_valid_o.value) and \
+                    env.q_of_dev.get((int(dut.evt_dev_id_o.value), int(dut.evt_vq_o.value))) == q:
+                return
+        raise AssertionError(f"no event of q{q} presented")
+
+    async def decided(n: int) -> None:
+        for _ in range(2000):
+            if len(r_edges) >= n:
+                return
+            await ClockCycles(dut.clk_i, 1)
+        raise AssertionError("decision read not answered")
+
+    offsets = [-2, -1, 0, 1, 2, 3] * 2
+    rng.shuffle(offsets)
+    for off in offsets:
+        env.evt.set_hold(True)
+        ev0, m0 = events_of(env, 0), await env.regs.read(qreg(0, MERGED_CNT))
+        env.complete(0, rng.getrandbits(32), 1)
+        await presented(0)
+        armed.update(q=0, off=off)
+        env.complete(0, rng.getrandbits(32), 2)
+        await env.quiesce()
+        assert not env.evt.hold, "the event was never released"
+        events = events_of(env, 0) - ev0
+        merged = await env.regs.read(qreg(0, MERGED_CNT)) - m0
+        exp_events, exp_merged = (2, 0) if off <= 0 else (1, 1)
+        dut._log.info("taken %+d cycles from the decision: %d events, %d merged", off, events, merged)
+        assert (events, merged) == (exp_events, exp_merged), \
+            f"event taken {off:+d} cycles from the second decision's effect: {events} events, {merged} merged;" \
+            f" the rule says {exp_events} events, {exp_merged} merged"
+    if nq > 1:
+        # q1's notifications wait behind q0's held event: the second one merges into the first
+        env.evt.set_hold(True)
+        ev0, ev1 = events_of(env, 0), events_of(env, 1)
+        m1 = await env.regs.read(qreg(1, MERGED_CNT))
+        env.complete(0, rng.getrandbits(32), 3)
+        await presented(0)
+        n = len(r_edges)
+        env.complete(1, rng.getrandbits(32), 4)
+        await decided(n + 1)
+        await ClockCycles(dut.clk_i, 10)
+        assert await env.regs.read(EVT_PENDING_LO) & 2 or int(dut.evt_valid_o.value)
+        env.complete(1, rng.getrandbits(32), 5)
+        await decided(n + 2)
+        await ClockCycles(dut.clk_i, 10)
+        env.evt.set_hold(False)
+        await env.quiesce()
+        assert events_of(env, 0) - ev0 == 1 and events_of(env, 1) - ev1 == 1, \
+            "a notification pending behind another queue's event did not merge"
+        assert await env.regs.read(qreg(1, MERGED_CNT)) - m1 == 1
+    for q in range(nq):
+        await env.check_queue(q)
+    env.check_monitor()
+
+
+@cocotb.test()
+async def test_idx_hold(dut):
+    """The IDX_HOLD bound (docs/engine.md, Publication): under load (the element FIFO backlogged,
+    fewer than IDX_BATCH elements waiting) an acknowledged element's used->idx write is issued
+    at most IDX_HOLD + HOLD_SLACK cycles after the element's B response, or after the queue's
+    previous idx write was answered and its decision read issued, whichever is later. Four
+    queues interleaved one completion per cycle (one-element bursts of two beats: the W channel
+    is the bottleneck), rings of 4096: batches fill far slower than IDX_HOLD."""
+    env = EngineEnv(dut, wr_latency=0, rd_latency=0)
+    await env.start()
+    rng = env.rng
+    hold = int(hdl_params().get("IDX_HOLD", 128))
+    batch = int(hdl_params().get("IDX_BATCH", 32))
+    nq = min(env.num_q, 4)
+    assert nq >= 2, "needs several queues to backlog the write channel"
+    size = 4096
+    for q in range(nq):
+        region = 0x10000 + q * 0x20000
+        await env.setup_queue(q, region, region + 0x10000, size)  # used ring 4 KiB aligned
+    for i in range(600 * nq):
+        env.complete(i % nq, rng.getrandbits(32), i)
+    await env.quiesce()
+    worst, by_hold = 0.0, 0
+    for q in range(nq):
+        await env.check_queue(q)
+        for w in env.mon.queues[q].idx_log:
+            wait = (w.t_issue - max(w.first_ack_ns, w.unblock_ns)) / CLK_NS
+            worst = max(worst, wait)
+            assert wait <= hold + HOLD_SLACK, \
+                f"q{q}: idx write at {w.t_issue:.0f}ns publishing [{w.first}, {w.new}) issued {wait:.0f} cycles" \
+                f" after its oldest element was acknowledged (bound IDX_HOLD {hold} + {HOLD_SLACK})"
+            # fewer than IDX_BATCH elements, others still unacknowledged (not the low-latency case):
+            # only the IDX_HOLD rule can have issued it
+            if w.new - w.first < min(batch, size // 2) and w.accepted - w.acked > 4:
+                by_hold += 1
+    dut._log.info("worst wait %.0f cycles (IDX_HOLD %d), %d idx writes issued by the hold rule", worst, hold, by_hold)
+    assert by_hold >= 4 * nq, f"only {by_hold} idx writes were due to IDX_HOLD: the test missed its case"
+    env.check_monitor()
+
+
+@cocotb.test()
+async def test_reset_mem_faults(dut):
+    """Queue and engine resets while the memory answers slowly, with SLVERR, or for a bounded
+    time not at all (docs/engine.md, Disable and reset): a queue reset is acknowledged only
+    after every response of the queue's issued transactions came (never during a stall),
+    nothing of the queue is written or read after the ack, its error state is cleared, the
+    other queue goes on; an engine reset (rst_ni) with writes and reads outstanding during a
+    stall leaves every counter at 0 and the bus silent, and the engine works again after it."""
+    env = EngineEnv(dut, wr_latency=60, rd_latency=40)
+    await env.start()
+    rng = env.rng
+    nq = min(env.num_q, 2)
+
+    async def setup(base: int) -> None:
+        for q in range(nq):
+            used, avail = ring_addrs(q, 256, rng, base=base)
+            await env.setup_queue(q, used, avail, 256)
+
+    async def wait_outstanding(wq, n_cycles: int = 5000) -> None:
+        for _ in range(n_cycles // 10):
+            if any(t.q is wq for t in env.mon.b_pending) or any(a[2] is wq for a in env.mon.ar_pending):
+                return
+            await ClockCycles(dut.clk_i, 10)
+        raise AssertionError(f"q{wq.q}: no transaction outstanding")
+
+    # 1. slow memory and SLVERR on q0's ring, q0 reset with writes outstanding
+    await setup(0x10000)
+    wq0 = env.mon.queues[0]
+    env.mem.add_error(wq0.ring_lo + 8 * 30, wq0.ring_lo + 8 * 31, count=1)
+    for i in range(600):
+        env.complete(i % nq, rng.getrandbits(32), i)
+    while wq0.model.accepted < 50:
+        await ClockCycles(dut.clk_i, 10)
+    await wait_outstanding(wq0)
+    cycles = await env.reset_queue(0)
+    assert cycles > 10, f"queue reset acknowledged after {cycles} cycles with writes outstanding"
+    assert await env.regs.read(qreg(0, STATUS)) == 0, "error / ring state not cleared by the reset"
+    await env.cpl.wait_idle()
+    if nq > 1:
+        await env.quiesce(queues=[1])
+        await env.check_queue(1)
+    env.mem.clear_errors()
+
+    # 2. the memory answers nothing for 1500 cycles: the queue reset waits for it
+    env.mem.wr_latency, env.mem.rd_latency = 20, 20
+    if nq > 1:
+        await env.reset_queue(1)
+    await setup(0x400000)
+    wq0 = env.mon.queues[0]
+    for i in range(600):
+        env.complete(i % nq, rng.getrandbits(32), i)
+    while wq0.model.accepted < 40:
+        await ClockCycles(dut.clk_i, 10)
+    await wait_outstanding(wq0)
+    end = env.mem.stall(1500)
+    await env.reset_queue(0)
+    assert env.now() >= end, f"queue reset acknowledged at {env.now():.0f}ns while the memory was silent (until {end:.0f}ns)"
+    assert env.now() < end + 2000 * CLK_NS, "queue reset not acknowledged after the memory answered again"
+    await env.cpl.wait_idle()
+    if nq > 1:
+        await env.quiesce(queues=[1])
+        await env.check_queue(1)
+
+    # 3. engine reset during a stall, with transactions outstanding and a read error armed
+    if nq > 1:
+        await env.reset_queue(1)
+    await setup(0x800000)
+    for q in range(nq):
+        wq = env.mon.queues[q]
+        env.mem.add_error(wq.event_addr, wq.event_addr + 2, write=False, read=True, count=1)
+    for i in range(400):
+        env.complete(i % nq, rng.getrandbits(32), i)
+    await wait_outstanding(env.mon.queues[0])
+    env.mem.stall(3000)
+    await ClockCycles(dut.clk_i, 200)
+    inflight = await env.reset_engine()
+    assert inflight["writes"] + inflight["reads"] > 0, f"nothing in flight at the engine reset: {inflight}"
+    env.mem.clear_errors()
+    aw0, ar0 = env.mon.stats["aw"], env.mon.stats["reads"]
+    await ClockCycles(dut.clk_i, 300)
+    assert (env.mon.stats["aw"], env.mon.stats["reads"]) == (aw0, ar0), "AXI traffic after the engine reset"
+    for q in range(nq):
+        for name, v in (await env.counters(q)).items():
+            assert v == 0, f"q{q}: {name} {v:#x} after the engine reset"
+    assert await env.regs.read(CPL_STATUS) & 0xFF == env.cpl_fifo_depth
+    assert await env.regs.read(EVT_PENDING_LO) == 0 and not int(dut.evt_valid_o.value)
+    # and it works again
+    await setup(0xC00000)
+    for i in range(300):
+        env.complete(i % nq, rng.getrandbits(32), i)
+    await env.quiesce()
+    for q in range(nq):
+        await env.check_queue(q)
+    dut._log.info("in flight at the engine reset: %s", inflight)
     env.check_monitor()
