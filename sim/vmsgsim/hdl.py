@@ -4,6 +4,16 @@ A configuration is a toplevel plus HDL parameters plus build options. Each
 is built once into build/sim_build/<label>/ (a file lock makes parallel
 pytest workers and regression jobs share one build), and each run gets its
 own folder.
+
+Two environment variables serve `make mutate` (vmsgsim.mutate), which builds
+mutated copies of the RTL without touching rtl/:
+  VMSG_RTL          the folder of RTL sources (default rtl/)
+  VMSG_BUILD_REUSE  a folder of existing builds (e.g. build/sim_build) used
+                    read-only when one has the same fingerprint, so a
+                    configuration that the mutated file does not change is
+                    never rebuilt
+The fingerprint hashes sources by their path inside their tree, not by their
+absolute path, so identical trees in different folders share a build.
 """
 
 from __future__ import annotations
@@ -18,14 +28,26 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .paths import GEN_RTL, ROOT, RTL, SIM_BUILD, TB
+from .paths import GEN_RTL, ROOT, SIM_BUILD, TB
+from .paths import RTL as _REPO_RTL
 from .tools import setup_verilator
 
 # Order matters for packages: generated register packages, then the project
 # package, then modules (order-free).
 RTL_DIRS = ("common", "mailbox", "doorbell", "engine")
 CLK_NS = 10  # the testbench clock period (CLK_PERIOD_NS in tb/vmsg/tests/base.py)
-LINT_WAIVERS = RTL / "lint" / "generated.vlt"
+RTL = Path(os.environ.get("VMSG_RTL") or _REPO_RTL).resolve()
+LINT_WAIVERS = _REPO_RTL / "lint" / "generated.vlt"
+
+
+def _tree_name(src: Path) -> str:
+    """A source's name inside its tree (rtl/..., gen/..., or relative to the repository)."""
+    for root, tag in ((RTL, "rtl"), (GEN_RTL, "gen"), (_REPO_RTL, "rtl"), (ROOT, "")):
+        try:
+            return f"{tag}/{src.resolve().relative_to(root.resolve())}".lstrip("/")
+        except ValueError:
+            continue
+    return str(src)
 
 
 def rtl_sources(only: tuple[str, ...] = ()) -> list[Path]:
@@ -94,13 +116,31 @@ class HdlConfig:
         h.update(json.dumps([self.top, self.params, self.defines, self.build_args()], default=str).encode())
         for src in self.sources() + [LINT_WAIVERS]:
             if src.exists():
-                h.update(str(src).encode())
+                h.update(_tree_name(src).encode())
                 h.update(src.read_bytes())
         return h.hexdigest()
 
 
+def _reusable(cfg: HdlConfig, fp: str) -> Path | None:
+    """A read-only build of VMSG_BUILD_REUSE with this fingerprint, if any."""
+    base = os.environ.get("VMSG_BUILD_REUSE")
+    if not base:
+        return None
+    d = Path(base) / cfg.name
+    if d.resolve() == cfg.build_dir.resolve():
+        return None
+    stamp = d / "vmsg.fingerprint"
+    try:
+        if stamp.read_text() == fp and (d / cfg.top).exists():
+            return d
+    except OSError:
+        pass
+    return None
+
+
 def build(cfg: HdlConfig, verbose: bool = False) -> Path:
-    """Build cfg unless an identical build exists; returns the build folder."""
+    """Build cfg unless an identical build exists; returns the build folder
+    (cfg.build_dir, or an identical build of VMSG_BUILD_REUSE)."""
     from cocotb_tools.runner import VerilatorControlFile, get_runner
 
     setup_verilator()
@@ -110,6 +150,9 @@ def build(cfg: HdlConfig, verbose: bool = False) -> Path:
         fp = cfg.fingerprint()
         if stamp.exists() and stamp.read_text() == fp and (cfg.build_dir / cfg.top).exists():
             return cfg.build_dir
+        reuse = _reusable(cfg, fp)
+        if reuse is not None:
+            return reuse
         runner = get_runner("verilator")
         sources: list = [str(p) for p in cfg.sources()]
         if LINT_WAIVERS.exists() and cfg.rtl:
@@ -156,7 +199,7 @@ def run(
     """
     from cocotb_tools.runner import get_runner
 
-    build(cfg)
+    build_dir = build(cfg)
     setup_verilator()
     test_dir = Path(test_dir).resolve()  # the simulator runs in test_dir: a relative path would nest
     test_dir.mkdir(parents=True, exist_ok=True)
@@ -182,7 +225,7 @@ def run(
             hdl_toplevel_lang="verilog",
             testcase=testcase,
             seed=seed,
-            build_dir=cfg.build_dir,
+            build_dir=build_dir,
             test_dir=test_dir,
             results_xml=str(xml),
             extra_env=env,
