@@ -508,7 +508,7 @@ def draw(all_mutants: list[Mutant], seed: int, stream: str) -> list[Mutant]:
     order = []
     folders = sorted(by_folder)
     rng.shuffle(folders)
-    while any(any(v) for v in by_folder.values()):
+    while any(lst for kinds in by_folder.values() for lst in kinds.values()):
         for f in folders:
             kinds = [k for k in sorted(by_folder[f]) if by_folder[f][k]]
             if kinds:
@@ -541,7 +541,7 @@ class Result:
     line: int
     description: str
     diff: str
-    status: str            # killed, survived, stillborn, timeout, equivalent
+    status: str            # killed, survived, stillborn, timeout, error, equivalent
     seconds: float = 0.0
     detail: str = ""       # first lint diagnostic, the failing stage, or the equivalence reason
     log: str = ""
@@ -657,6 +657,9 @@ class Flow:
                     p.wait()
                     return "timeout", f"stage {n + 1}/{len(cmds)} still running after {self.timeout:.0f} s"
                 if rc != 0:
+                    if not self.cmd and rc != 1 and " pytest " in c:
+                        # pytest: 1 = a test failed; 2..5 = interrupted, internal or usage error, nothing ran
+                        return "error", f"stage {n + 1}/{len(cmds)}: pytest exit {rc} (not a test failure): {c}"
                     return "killed", f"stage {n + 1}/{len(cmds)} failed (exit {rc}): {c}"
         return "survived", f"{len(cmds)} stage(s) passed"
 
@@ -696,7 +699,8 @@ def summarize(results: list[Result]) -> dict:
     for f in folders + ["total"]:
         rs = results if f == "total" else [r for r in results if r.folder == f]
         k, s = count(rs, "killed"), count(rs, "survived")
-        per[f] = {"killed": k, "survived": s, "timeout": count(rs, "timeout"), "stillborn": count(rs, "stillborn"),
+        per[f] = {"killed": k, "survived": s, "timeout": count(rs, "timeout"), "error": count(rs, "error"),
+                  "stillborn": count(rs, "stillborn"),
                   "equivalent": count(rs, "equivalent"),
                   "score": round(100.0 * k / (k + s), 1) if k + s else None}
     return per
@@ -707,14 +711,14 @@ def report(results: list[Result], meta: dict, reports: Path) -> None:
     summ = summarize(results)
     (reports / "mutate.json").write_text(json.dumps({**meta, "summary": summ, "mutants": [asdict(r) for r in results]},
                                                     indent=1))
-    cols = ("killed", "survived", "timeout", "stillborn", "equivalent")
+    cols = ("killed", "survived", "timeout", "error", "stillborn", "equivalent")
     w = max(len(f) for f in summ) + 2
     print(f"\n{'folder':<{w}}" + "".join(f"{c:>11}" for c in cols) + "      score")
     for f, row in summ.items():
         sc = "-" if row["score"] is None else f"{row['score']:.1f}%"
         print(f"{f:<{w}}" + "".join(f"{row[c]:>11}" for c in cols) + f"{sc:>11}")
     for r in results:
-        if r.status in ("survived", "timeout"):
+        if r.status in ("survived", "timeout", "error"):
             print(f"\n{r.status.upper()} {r.id} {r.file}:{r.line}  {r.description}\n  {r.detail}\n  log: {r.log}")
             print("  " + r.diff.replace("\n", "\n  ").rstrip())
     tot = summ["total"]
@@ -840,7 +844,7 @@ def main(argv: list[str] | None = None) -> int:
             "files": [str(f) for f in sources], "command": command, "timeout": a.timeout,
             "wall_seconds": round(time.monotonic() - t0, 1)}
     report(results, meta, a.reports.resolve())
-    return 1 if any(r.status == "survived" for r in results) else 0
+    return 1 if any(r.status in ("survived", "error") for r in results) else 0
 
 
 if __name__ == "__main__":
