@@ -24,10 +24,16 @@ PNG         ?= 0
 QUICK       ?= 0
 BLOCK       ?= vmsg_mbox
 PNR_STAMP   := $(VENV)/.pnr-installed
+SEED_LIST   ?=
+RUN_SEED    ?=
+FILES       ?=
+COUNT       ?= 60
+SHARD       ?= 1/1
+MUTATE_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup gen linux sim test unit lint docs synth synth-quick bench regress nightly cov waves waves-png waves-readme clean
+.PHONY: help setup gen linux sim test unit lint docs synth synth-quick bench regress nightly cov waves waves-png waves-readme mutate clean
 
 help:
 	@sed -n 's/^## //p' Makefile
@@ -99,13 +105,21 @@ synth-quick: gen $(PNR_STAMP)
 bench: gen
 	$(PY) -m vmsgsim.bench
 
-## regress   regression of the testplan (SEEDS=N, JOBS=N, PROFILE=quick|nightly)
-regress: gen linux
-	$(PY) -m vmsgsim.regress --seeds $(SEEDS) --jobs $(JOBS) --profile $(PROFILE) $(if $(TESTS),--tests '$(TESTS)')
+REGRESS_SEEDS = $(if $(SEED_LIST),--seed-list '$(SEED_LIST)') $(if $(RUN_SEED),--run-seed $(RUN_SEED))
 
-## nightly   regression with the nightly profile
+## regress   regression of the testplan, fresh seeds (SEEDS=N, JOBS=N, PROFILE=quick|nightly,
+##           SEED_LIST=file replays a list of (test, seed), RUN_SEED=n replays a run's plan)
+regress: gen linux
+	$(PY) -m vmsgsim.regress --seeds $(SEEDS) --jobs $(JOBS) --profile $(PROFILE) $(if $(TESTS),--tests '$(TESTS)') $(REGRESS_SEEDS)
+
+## nightly   regression with the nightly profile: fresh seeds plus every seed in sim/seeds/failed.yaml
 nightly: gen linux
-	$(PY) -m vmsgsim.regress --profile nightly --jobs $(JOBS) $(if $(TESTS),--tests '$(TESTS)')
+	$(PY) -m vmsgsim.regress --profile nightly --jobs $(JOBS) $(if $(TESTS),--tests '$(TESTS)') $(REGRESS_SEEDS)
+
+## mutate    mutation testing of rtl/ (COUNT=60, SEED=n, FILES=rtl/x.sv, SHARD=K/N, JOBS=N,
+##           MUTATE_ARGS='--timeout S --stream unseen --no-regress ...'); build/reports/mutate.{json,html}
+mutate: gen linux
+	$(PY) -m vmsgsim.mutate --count $(COUNT) --jobs $(JOBS) --shard $(SHARD) $(if $(SEED),--seed $(SEED)) $(if $(FILES),--files $(FILES)) $(MUTATE_ARGS)
 
 ## cov       merge coverage and write HTML reports (build/reports/coverage)
 cov: gen linux
