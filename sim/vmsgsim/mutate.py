@@ -630,7 +630,7 @@ class Flow:
         sysf = "tb/sim/test_periph.py tb/sim/test_periph_regs.py"
         st += [f"{pt} {sysf} -k msg64", f"{pt} {sysf} -k 'not msg64'"]
         if self.regress:
-            st.append(f"{py} -m vmsgsim.regress --profile ci --jobs 1 --no-record --out build/regress-ci")
+            st.append(f"{py} -m vmsgsim.regress --profile ci --jobs 1 --no-record")
         return st
 
     def run_cmd(self, slot: int, m: Mutant | None, logf: Path) -> tuple[str, str]:
