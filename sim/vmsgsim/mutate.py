@@ -657,6 +657,11 @@ class Flow:
                     p.wait()
                     return "timeout", f"stage {n + 1}/{len(cmds)} still running after {self.timeout:.0f} s"
                 if rc != 0:
+                    log.flush()
+                    killer = next((ln.strip() for ln in logf.read_text(errors="replace").splitlines()
+                                   if ln.startswith("FAILED ") or ln.lstrip().startswith("FAIL ")), "")
+                    if killer:
+                        c = f"{c}  [{killer[:200]}]"
                     if not self.cmd and rc != 1 and " pytest " in c:
                         # pytest: 1 = a test failed; 2..5 = interrupted, internal or usage error, nothing ran
                         return "error", f"stage {n + 1}/{len(cmds)}: pytest exit {rc} (not a test failure): {c}"
@@ -706,12 +711,19 @@ def summarize(results: list[Result]) -> dict:
     return per
 
 
-def report(results: list[Result], meta: dict, reports: Path) -> None:
+def report(results: list[Result], meta: dict, reports: Path, final: bool = True) -> None:
+    """The JSON and HTML reports (rewritten after every mutant, `complete` false until the end) and,
+    when final, the terminal table."""
     reports.mkdir(parents=True, exist_ok=True)
     summ = summarize(results)
-    (reports / "mutate.json").write_text(json.dumps({**meta, "summary": summ, "mutants": [asdict(r) for r in results]},
-                                                    indent=1))
+    (reports / "mutate.json").write_text(json.dumps({**meta, "complete": final, "summary": summ,
+                                                     "mutants": [asdict(r) for r in results]}, indent=1))
     cols = ("killed", "survived", "timeout", "error", "stillborn", "equivalent")
+    tot = summ["total"]
+    sc = "n/a" if tot["score"] is None else f"{tot['score']:.1f}%"
+    _html(results, meta, reports, summ, cols, sc if final else f"{sc} (in progress)")
+    if not final:
+        return
     w = max(len(f) for f in summ) + 2
     print(f"\n{'folder':<{w}}" + "".join(f"{c:>11}" for c in cols) + "      score")
     for f, row in summ.items():
@@ -721,12 +733,12 @@ def report(results: list[Result], meta: dict, reports: Path) -> None:
         if r.status in ("survived", "timeout", "error"):
             print(f"\n{r.status.upper()} {r.id} {r.file}:{r.line}  {r.description}\n  {r.detail}\n  log: {r.log}")
             print("  " + r.diff.replace("\n", "\n  ").rstrip())
-    tot = summ["total"]
-    sc = "n/a" if tot["score"] is None else f"{tot['score']:.1f}%"
     print(f"\nmutation score {sc}: {tot['killed']} killed of {tot['killed'] + tot['survived']} decided mutant(s) "
           f"(seed {meta['seed']}, stream {meta['stream']}, shard {meta['shard']}); "
           f"reports in {reports}/mutate.{{json,html}}")
 
+
+def _html(results: list[Result], meta: dict, reports: Path, summ: dict, cols: tuple, sc: str) -> None:
     def esc(x) -> str:
         return html.escape(str(x))
 
@@ -832,17 +844,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mutate: {len(chosen)} mutant(s) to run, {sum(r.status == 'stillborn' for r in results)} stillborn, "
           f"{sum(r.status == 'equivalent' for r in results)} equivalent; {a.jobs} job(s)", flush=True)
 
+    meta = {"seed": seed, "stream": a.stream, "shard": f"{k}/{n}", "count": a.count,
+            "files": [str(f) for f in sources], "command": command, "timeout": a.timeout}
+    lock = threading.Lock()
+
     def one(m: Mutant) -> Result:
         r = flow.run_one(m, sources[m.file])
         print(f"  {r.status:<9}  {m.id} {m.file}:{m.line}  {m.description}  ({r.seconds:.0f} s)", flush=True)
+        with lock:
+            results.append(r)
+            report(results, {**meta, "wall_seconds": round(time.monotonic() - t0, 1)}, a.reports.resolve(),
+                   final=False)
         return r
 
     with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
-        results += list(pool.map(one, chosen))
+        list(pool.map(one, chosen))
     results.sort(key=lambda r: (r.status != "survived", r.file, r.line, r.id))
-    meta = {"seed": seed, "stream": a.stream, "shard": f"{k}/{n}", "count": a.count,
-            "files": [str(f) for f in sources], "command": command, "timeout": a.timeout,
-            "wall_seconds": round(time.monotonic() - t0, 1)}
+    meta["wall_seconds"] = round(time.monotonic() - t0, 1)
     report(results, meta, a.reports.resolve())
     return 1 if any(r.status in ("survived", "error") for r in results) else 0
 
