@@ -210,6 +210,15 @@ def test_shards_split_the_sample():
     assert len(one) == 4
 
 
+def test_ids_select_exact_mutants():
+    ms = real_mutants()
+    pick = [ms[3].id, ms[-2].id]
+    assert sorted(_listed("--ids", *pick)) == sorted(pick)
+    r = subprocess.run([sys.executable, "-m", "vmsgsim.mutate", "--list", "--ids", "0000000000"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "0000000000" in r.stderr
+
+
 def test_fresh_seed_is_printed():
     r1 = subprocess.run([sys.executable, "-m", "vmsgsim.mutate", "--list", "--count", "1"], cwd=ROOT,
                         capture_output=True, text=True)

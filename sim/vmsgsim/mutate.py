@@ -2,7 +2,7 @@
 
     python -m vmsgsim.mutate [--seed N] [--stream main|unseen] [--count N] [--files F ...]
                              [--jobs N] [--shard K/N] [--timeout S] [--cmd 'shell command']
-                             [--no-regress] [--list]
+                             [--no-regress] [--list] [--ids ID ...]
 
 A mutant is one small change of one RTL file (the operators are in OPERATORS):
 a relational or equality operator, a logical operator, a constant or one bit of
@@ -788,6 +788,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=BUILD / "mutate")
     ap.add_argument("--reports", type=Path, default=REPORTS)
     ap.add_argument("--list", action="store_true", help="print the sample (id, file, description) and stop")
+    ap.add_argument("--ids", nargs="*", default=None, help="run exactly these mutants (ids from a report)")
     a = ap.parse_args(argv)
 
     seed = a.seed if a.seed is not None else secrets.randbelow(2**31 - 1) + 1
@@ -797,6 +798,12 @@ def main(argv: list[str] | None = None) -> int:
     sources = {rel_name(p, rtl): p.read_text() for p in files}
     trees = {rel_name(p, rtl): str(p.resolve().relative_to(rtl.resolve())) for p in files}
     everything = [m for rel, src in sources.items() for m in mutants_of(rel, src, trees[rel])]
+    if a.ids:
+        unknown = set(a.ids) - {m.id for m in everything}
+        if unknown:
+            raise SystemExit(f"mutate: no mutant with id {', '.join(sorted(unknown))} in {len(files)} file(s)")
+        everything = [m for m in everything if m.id in set(a.ids)]
+        a.count = len(everything)
     order = draw(everything, seed, a.stream)
     mine = [m for i, m in enumerate(order) if i % n == k - 1]
     want = a.count // n + (1 if k - 1 < a.count % n else 0)
