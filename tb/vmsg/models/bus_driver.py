@@ -36,6 +36,7 @@ class BusDriver:
             raise ValueError("the GET_DEVICES window is a non-zero multiple of 8")
         self.devices: dict[int, VirtioCore] = {}
         self.errors: list[VirtioError] = []
+        self.transports: list[VirtioMsgDevice] = []     # every transport ever created (their errors count)
         self.event_log: list[tuple[int, int]] = []     # (dev_num, dev_state) of EVENT_DEVICE
 
     def max_get_devices_window(self) -> int:
@@ -100,6 +101,7 @@ class BusDriver:
         transport = VirtioMsgDevice(self.bus, dev_num, self.memory, self.allocator,
                                     count_flexible=self.count_flexible, ring_align=self.ring_align,
                                     transport_features=RING_TRANSPORT_FEATURES)
+        self.transports.append(transport)
         try:
             await transport.register()
         except VirtioError as exc:
@@ -112,10 +114,14 @@ class BusDriver:
         return core
 
     async def unregister_device(self, dev_num: int) -> None:
-        """virtio_msg_unregister: the core's remove path, then forget the device."""
-        core = self.devices.pop(dev_num, None)
+        """virtio_msg_unregister: the core's remove path, then forget the device. The device
+        stays registered while its remove path runs (a bus driver finds it in its table until
+        unregister returns), so an event arriving meanwhile reaches it."""
+        core = self.devices.get(dev_num)
         if core is not None:
             await core.remove()
+            if self.devices.get(dev_num) is core:
+                del self.devices[dev_num]
 
     # --- messages from the device side ---------------------------------------------------------
     async def handle_message(self, slot: bytes) -> int:

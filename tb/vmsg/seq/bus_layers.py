@@ -180,7 +180,17 @@ class DriverBus:
             if self.event_handler is None:
                 self._error(f"event {msg_name(slot)} arrived with no handler")
                 continue
-            await self.event_handler(slot)
+            h = ref.Header.of(slot)
+            what = f"{msg_name(slot)} for {'the bus' if h.is_bus else f'dev {h.dev_id}'} ({slot[:12].hex()})"
+            try:
+                rc = await self.event_handler(slot)
+            except Exception as exc:  # noqa: BLE001 - a handler that raises is an error of the run
+                self._error(f"handling {what} raised {exc!r}")
+                continue
+            # The kernel's event path returns 0 or -errno: -ENODEV/-EINVAL for an unknown device,
+            # queue or message, -EIO for an EVENT_USED with nothing new in the used ring.
+            if isinstance(rc, int) and rc:
+                self._error(f"handling {what} returned {rc} ({errno.errorcode.get(-rc, rc)})")
 
     def _error(self, msg: str) -> None:
         self.errors.append(msg)

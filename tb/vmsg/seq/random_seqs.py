@@ -20,6 +20,7 @@ device holds) or the test's shadow state (what the driver wrote).
 
 from __future__ import annotations
 
+import errno
 import random
 from dataclasses import dataclass, field
 
@@ -221,6 +222,11 @@ class DeviceSideSeq(uvm_sequence):
                 rec = random.choice(present)
                 async with rec.lock:
                     rec.present = False
+                    core = t.bus_driver.devices.get(rec.dev_num)
+                    if core is not None:  # its remove path meets a device that is gone: bounded timeouts
+                        tr = core.transport
+                        t.expect_error(lambda src, e, tr=tr: src is tr and e.errno == errno.ETIMEDOUT,
+                                       f"remove path of unplugged dev {rec.dev_num} times out", min_count=0)
                     await UnplugSeq(t.firmware, t.device_bus, rec.dev_num).start()
                     ok = await t.wait_until_true(lambda: rec.dev_num not in t.bus_driver.devices)
                     assert ok, f"removed dev {rec.dev_num} still registered"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import random
+from dataclasses import dataclass
+from typing import Callable
 
 import cocotb
 from cocotb.clock import Clock
@@ -28,8 +30,25 @@ from ..seq.port_ops import PortOps
 CLK_PERIOD_NS = 10
 
 
+@dataclass
+class Waiver:
+    """An error the test provokes on purpose: `match(source, error)` says whether one recorded
+    error is it; `why` is printed; at least `min_count` errors must match (a waiver that meets
+    nothing fails the test too: the provoked error did not happen)."""
+    match: Callable[[object, object], bool]
+    why: str
+    min_count: int = 1
+    seen: int = 0
+
+
 class VmsgBaseTest(uvm_test):
-    """Subclasses override `body` (and `make_device_bus` for their devices)."""
+    """Subclasses override `body` (and `make_device_bus` for their devices).
+
+    Every error anywhere fails the test: the errors of every DriverBus, DeviceFirmware and
+    BusDriver the test ever used (also those a peripheral reset retired), of every transport
+    those bus drivers created (with their queues' ring errors) and of the device models; a
+    test that provokes an error on purpose says so with `expect_error`.
+    """
 
     start_firmware = True     # run DeviceFirmware on the device port
     start_driver_bus = True   # run DriverBus on the driver port
@@ -64,6 +83,76 @@ class VmsgBaseTest(uvm_test):
             ConfigDB().set(None, f"*{agent}*", "PORT", port)
             ConfigDB().set(None, f"*{agent}*", "REGMAP", regmap)
         self.env = VmsgEnv("env", self)
+
+    # --- every software side the test used, for the end-of-test error list ----------------------
+    @property
+    def bus(self):
+        return self._bus
+
+    @bus.setter
+    def bus(self, value) -> None:
+        self._bus = value
+        self.__dict__.setdefault("error_sources", []).append(value)
+
+    @property
+    def firmware(self):
+        return self._firmware
+
+    @firmware.setter
+    def firmware(self, value) -> None:
+        self._firmware = value
+        if value is not None:
+            self.__dict__.setdefault("error_sources", []).append(value)
+
+    @property
+    def bus_driver(self):
+        return self._bus_driver
+
+    @bus_driver.setter
+    def bus_driver(self, value) -> None:
+        self._bus_driver = value
+        self.__dict__.setdefault("error_sources", []).append(value)
+
+    def expect_error(self, match: Callable[[object, object], bool], why: str, min_count: int = 1) -> Waiver:
+        """Declare errors the test provokes on purpose (see Waiver)."""
+        w = Waiver(match, why, min_count)
+        self.__dict__.setdefault("waivers", []).append(w)
+        return w
+
+    def recorded_errors(self) -> list[tuple[str, object, object]]:
+        """(where, source, error) of every error recorded so far by any software side."""
+        out: list[tuple[str, object, object]] = []
+        seen: set[int] = set()
+        for src in self.__dict__.get("error_sources", []):
+            if id(src) in seen:
+                continue
+            seen.add(id(src))
+            kind = type(src).__name__
+            out += [(kind, src, e) for e in src.errors]
+            for tr in getattr(src, "transports", []):
+                out += [(f"dev {tr.dev_id} transport", tr, e) for e in tr.errors]
+                for vq in tr.vqs:
+                    out += [(f"dev {tr.dev_id} vq {vq.index}", tr, e) for e in vq.errors]
+        device_bus = getattr(self, "device_bus", None)
+        for num, dev in (getattr(device_bus, "devices", None) or {}).items():
+            out += [(f"device model {num}", dev, e) for e in getattr(dev, "ring_errors", [])]
+        return out
+
+    def error_problems(self) -> list[str]:
+        """The recorded errors no waiver explains, and every waiver that met too few errors."""
+        waivers = self.__dict__.get("waivers", [])
+        for w in waivers:
+            w.seen = 0
+        problems = []
+        for where, src, err in self.recorded_errors():
+            w = next((w for w in waivers if w.match(src, err)), None)
+            if w is None:
+                problems.append(f"{where}: {err}")
+            else:
+                w.seen += 1
+        problems += [f"expected error not seen ({w.seen} of at least {w.min_count}): {w.why}"
+                     for w in waivers if w.seen < w.min_count]
+        return problems
 
     def make_device_bus(self):
         """The device model behind the firmware; subclasses return theirs."""
@@ -110,9 +199,7 @@ class VmsgBaseTest(uvm_test):
         self.bus.stop()
         if self.firmware is not None:
             self.firmware.stop()
-        problems = list(self.bus.errors)
-        if self.firmware is not None:
-            problems += self.firmware.errors
+        problems = self.error_problems()
         problems += self.env.scoreboard.problems()
         problems += await self.env.engine.final_check(self.dev_ops)
         self.drop_objection()

@@ -244,6 +244,8 @@ class HotplugTest(TransportTest):
         assert await wait_for(lambda: 6 in bd.devices and bd.devices[6].probed, 200_000), "hot-plugged device not probed"
         assert bd.devices[6].driver.capacity == 77
         gone = bd.devices[1]
+        self.expect_error(lambda src, e: src is gone.transport and e.errno == errno.ETIMEDOUT,
+                          "the remove path of a device that is gone times out", min_count=5)
         await self.firmware.send(await self.device_bus.remove(1))
         # The remove path: reset, RESET_VQUEUE, get_status, add ACKNOWLEDGE (get + set): five
         # requests to a device that is gone, each dropped by the device side and timed out.
@@ -297,6 +299,8 @@ class NoDeviceTimeoutTest(TransportTest):
 
         self.device_bus.add(1, BlkDevice())
         bd = await self.start_models()
+        self.expect_error(lambda src, e: (src is bd or getattr(src, "dev_id", None) == 9) and e.errno == errno.ETIMEDOUT,
+                          "DEVICE_INFO to a device nobody answers times out (bus driver and transport)", min_count=2)
         t0 = get_sim_time(unit="ns")
         core = await bd.register_device(9)
         elapsed = get_sim_time(unit="ns") - t0
@@ -351,3 +355,89 @@ class DoorbellCoalesceTest(TransportTest):
         await t.notify_with_data(vq)
         assert await self.dev_ops.read(regs.addr("DB_PENDING") + 4 * (p // 32)) == 1 << (p % 32)
         await self.dev_ops.write(regs.addr("DB_PENDING") + 4 * (p // 32), 1 << (p % 32))
+
+
+class _StuckResetDevice(GenericDevice):
+    """A device whose reset leaves DEVICE_NEEDS_RESET set: status never reads 0 after reset."""
+
+    def reset(self) -> None:
+        super().reset()
+        self.status = 0x40
+
+
+@pyuvm.test()
+class EveryErrorFailsTest(TransportTest):
+    """Each kind of error a software side records reaches the end-of-test list, so it fails
+    the test: EVENT_USED for an unknown device, for an unknown queue, for a deleted queue and
+    with nothing used (-EIO), a malformed event, a bad EVENT_DEVICE, a response nobody waits
+    for, a transport's own error, the virtio core's remove-path check, a device send the
+    mailbox refuses, a ring error of a deleted queue. The test provokes each on purpose,
+    checks that the list grew by it, and declares them expected at the end."""
+
+    bus_timeout_ns = 20_000
+
+    async def body(self):
+        import struct
+
+        ms = self.params["MSG_SIZE"]
+        self.device_bus.add(1, GenericDevice(0x61, VERSION_1, bytes(8), [4, 4]))
+        self.device_bus.add(2, _StuckResetDevice(0x62, VERSION_1, b"", [4]))
+        drivers = {0x61: lambda: GenericDriver(queues=[VqInfo("a"), VqInfo("b")]),
+                   0x62: lambda: GenericDriver(queues=[VqInfo("a")])}
+        bd = await self.start_models(drivers=drivers)
+        await bd.scan()
+        assert bd.devices[1].probed and bd.devices[2].probed
+        assert not self.error_problems(), self.error_problems()
+        seen: list[str] = []
+
+        async def provoke(what: str, action, *needles: str) -> None:
+            before = set(self.error_problems())
+            await action()
+            await Timer(5_000, unit="ns")
+            new = [p for p in self.error_problems() if p not in before]
+            for needle in needles:
+                assert any(needle in p for p in new), f"{what}: no error containing {needle!r} in {new}"
+            seen.extend(new)
+
+        def send(slot: bytes):
+            return lambda: self.firmware.send(slot)
+
+        core = bd.devices[1]
+        t = core.transport
+        await provoke("EVENT_USED, unknown device", send(self.device_bus.event_used(5, 0)),
+                      "returned -19", "BusDriver: ENODEV")
+        await provoke("EVENT_USED, unknown queue", send(self.device_bus.event_used(1, 3)),
+                      "returned -22", "dev 1 transport: EINVAL: EVENT_USED for unknown queue 3")
+        await provoke("EVENT_USED, nothing used", send(self.device_bus.event_used(1, 0)), "returned -5 (EIO)")
+        bad = bytearray(ms)
+        struct.pack_into("<BBHH", bad, 0, 0, 0x42, 1, 6)  # EVENT_USED without its queue index
+        await provoke("malformed event", send(bytes(bad)), "malformed event")
+        ev = bytearray(self.device_bus._bus_event(1, 1))
+        ev[8] = 9  # dev_state 9: neither READY nor REMOVED
+        await provoke("EVENT_DEVICE with a bad state", send(bytes(ev)), "EVENT_DEVICE state 9")
+        rsp = bytearray(ms)
+        struct.pack_into("<BBHHI", rsp, 0, 1, 0x07, 1, 10, 0)  # GET_DEVICE_STATUS response, no request
+        await provoke("response nobody waits for", send(bytes(rsp)), "unexpected response")
+        await provoke("transport error", lambda: t.get(4, 8), "config read 4+8 beyond 8")
+
+        async def refused_send():
+            try:
+                await self.firmware.send(bytes([0x80]) + bytes(ms - 1))  # reserved type bits
+            except Exception:  # noqa: BLE001 - the refusal is also raised to the caller
+                pass
+
+        await provoke("refused device send", refused_send, "DeviceFirmware: device send")
+        vq_b = t.vq(1)
+
+        async def reset_queues():
+            vq_b._bad_ring("planted: a used id out of range")  # the queue's own ring check
+            await t.del_vqs()
+            await self.firmware.send(self.device_bus.event_used(1, 0))
+
+        await provoke("ring error and EVENT_USED for a deleted queue", reset_queues,
+                      "vq 1: planted", "EVENT_USED for unknown queue 0")
+        await provoke("remove path: status not 0", lambda: bd.unregister_device(2), "device status not 0 after remove")
+        # All of the above would fail the test; they were provoked on purpose.
+        problems = self.error_problems()
+        assert set(problems) == set(seen), set(problems) ^ set(seen)
+        self.expect_error(lambda src, e: True, "the errors provoked above", min_count=len(problems))
