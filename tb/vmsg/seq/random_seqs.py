@@ -52,9 +52,16 @@ class DeviceRecord:
     kind: str                     # blk | rng | generic
     model: object
     lock: Lock = field(default_factory=Lock)
-    shadow: bytearray | None = None   # blk: what the driver wrote
+    shadow: bytearray | None = None   # blk: what the driver wrote and got acknowledged
+    # blk: writes submitted and not (yet) acknowledged, by a token: (first sector, data). A
+    # peripheral reset leaves those sectors uncertain (the device may or may not have done them).
+    writes_in_flight: dict = field(default_factory=dict)
+    # blk, after a reset: sector -> the contents it may hold (the acknowledged one first)
+    uncertain: dict = field(default_factory=dict)
     rng_seed: int = 0
     rng_read: int = 0                 # rng: bytes the driver has taken from the stream
+    rng_in_flight: int = 0            # rng: bytes asked for and not yet delivered
+    rng_positions: set | None = None  # rng, after a reset: where in the stream the device may be
     present: bool = True
 
 
@@ -150,7 +157,10 @@ class DeviceOpsSeq(uvm_sequence):
             sector = random.randrange(cap - count + 1)
             if random.random() < 0.5:
                 data = random.randbytes(count * SECTOR)
+                token = object()
+                rec.writes_in_flight[token] = (sector, data)
                 await drv.write(sector, data, segments=random.randint(1, 2))
+                del rec.writes_in_flight[token]
                 rec.shadow[sector * SECTOR:(sector + count) * SECTOR] = data
             else:
                 got = await drv.read(sector, count)
@@ -158,10 +168,19 @@ class DeviceOpsSeq(uvm_sequence):
                     f"dev {rec.dev_num}: blk read differs from what was written"
         elif rec.kind == "rng":
             sizes = [random.randint(1, 128) for _ in range(random.randint(1, 4))]
+            rec.rng_in_flight = sum(sizes)
             got = b"".join(await drv.read_many(sizes))
-            expect = rng_stream(rec.rng_seed, rec.rng_read + len(got))[rec.rng_read:]
-            rec.rng_read += len(got)
-            assert got == expect, f"dev {rec.dev_num}: rng bytes differ from the device's stream"
+            rec.rng_in_flight = 0
+            if rec.rng_positions is not None:  # after a reset: the stream from one of these positions
+                stream = rng_stream(rec.rng_seed, max(rec.rng_positions) + len(got))
+                fits = {pos for pos in rec.rng_positions if stream[pos:pos + len(got)] == got}
+                assert fits, f"dev {rec.dev_num}: rng bytes after the reset are not the device's stream"
+                rec.rng_positions = {pos + len(got) for pos in fits} if len(fits) > 1 else None
+                rec.rng_read = min(fits) + len(got)
+            else:
+                expect = rng_stream(rec.rng_seed, rec.rng_read + len(got))[rec.rng_read:]
+                rec.rng_read += len(got)
+                assert got == expect, f"dev {rec.dev_num}: rng bytes differ from the device's stream"
         else:
             await self._kick(core)
 
