@@ -88,3 +88,106 @@ def test_pending_reads_zero_after_kick_is_an_error(sb):
     kick(sb, 100, 200)
     db_read(sb, 250, 300, 0)
     assert any("DB_PENDING reads 0" in e for e in sb.errors)
+
+
+# --- FIFO count: OVERFLOW forgiveness, RX_STATUS, counters -------------------------------------
+def msg(dev=1, words=2):
+    """A legal to-driver response (GET_DEVICE_STATUS) written as `words` words."""
+    slot = bytes([0x01, 0x07]) + dev.to_bytes(2, "little") + (10).to_bytes(2, "little") + bytes(4)
+    return slot.ljust(64, b"\0"), 4 * words
+
+
+def commit(sb, start, end, dev=1):
+    slot, length = msg(dev)
+    sb.write(MboxEvent("commit", "dev", end, start, slot=slot, length=length))
+
+
+def pop(sb, start, end, dev=1, whole=False):
+    slot, length = msg(dev)
+    words = range(16) if whole else range(3)
+    sb.write(MboxEvent("pop", "drv", end, start, slot=slot, length=length, read_words=frozenset(words)))
+
+
+def event_pop(sb, start, end):
+    slot = bytes([0x00, 0x42, 1, 0, 10, 0, 0, 0, 0, 0]).ljust(64, b"\0")
+    sb.write(MboxEvent("pop", "drv", end, start, slot=slot, length=12, read_words=frozenset(range(3))))
+
+
+def rx_status(sb, start, end, count, empty=None):
+    empty = count == 0 if empty is None else empty
+    sb.write(MboxEvent("rx_status", "drv", end, start, value=count | int(empty) << 9))
+
+
+def fill(sb, n, t=0):
+    for i in range(n):
+        commit(sb, t + 10 * i, t + 10 * i + 5)
+
+
+def test_overfull_commit_forgiven_by_the_pop_in_flight(sb):
+    fill(sb, 8)
+    commit(sb, 100, 120)     # the FIFO counts 8 = DEPTH: accepted only thanks to ...
+    pop(sb, 110, 130)        # ... this pop, which began before the commit's response
+    for i in range(8):
+        pop(sb, 200 + 20 * i, 210 + 20 * i)
+    assert sb.problems() == []
+
+
+def test_overfull_commit_not_forgiven_by_a_later_pop(sb):
+    fill(sb, 8)
+    commit(sb, 100, 120)
+    pop(sb, 130, 140)        # began after the commit completed: the FIFO was full
+    assert any("while the FIFO held DEPTH" in p for p in sb.problems()), sb.problems()
+
+
+def test_overfull_commit_not_forgiven_by_an_event_pop(sb):
+    fill(sb, 8)
+    commit(sb, 100, 120)
+    event_pop(sb, 110, 130)  # an event head frees no FIFO slot
+    assert any("counted DEPTH" in p for p in sb.problems()), sb.problems()
+
+
+def test_whole_slot_read_sees_zero_fill(sb):
+    commit(sb, 0, 10)
+    slot, length = msg()
+    bad = bytearray(slot)
+    bad[40] = 0x5A           # a byte beyond HEAD_LEN that is not zero
+    sb.write(MboxEvent("pop", "drv", 30, 20, slot=bytes(bad), length=length, read_words=frozenset(range(16))))
+    assert any("unexpected message" in p for p in sb.problems())
+
+
+def test_rx_status_count_within_what_was_committed(sb):
+    fill(sb, 3)
+    rx_status(sb, 100, 110, 3)
+    commit(sb, 105, 150)     # B well after the read: it may still have been counted (slack)
+    rx_status(sb, 300, 310, 4)
+    rx_status(sb, 400, 410, 5)   # 4 messages (+1 for a possible event head) : 5 allowed
+    sb.allow_leftover = True
+    assert sb.problems() == []
+
+
+def test_rx_status_missing_message_is_reported(sb):
+    fill(sb, 3)
+    rx_status(sb, 100, 110, 2)
+    assert any("RX_STATUS" in p for p in sb.problems()), sb.problems()
+
+
+def test_rx_status_empty_with_a_message_waiting_is_reported(sb):
+    fill(sb, 1)
+    rx_status(sb, 100, 110, 1, empty=True)
+    assert any("RX_STATUS" in p for p in sb.problems())
+
+
+def test_counters_predicted(sb):
+    fill(sb, 2)
+    pop(sb, 100, 110)
+    sb.write(MboxEvent("underflow", "dev", 120, 115))
+    kick(sb, 200, 210)
+    kick(sb, 220, 230)       # bit still set: coalesced
+    db_read(sb, 240, 250, 1 << BIT)
+    db_clear(sb, 260, 270)
+    kick(sb, 265, 280)       # races the clear: coalesced or not
+    db_read(sb, 290, 300, 1 << BIT)
+    c = sb.expected_counters()
+    assert c["dev"]["TX_ACCEPTED"] == (2, 2) and c["drv"]["RX_POPPED"] == (1, 1)
+    assert c["dev"]["RX_UNDERFLOW"] == (1, 1) and c["drv"]["TX_DOORBELLS"] == (3, 3)
+    assert c["dev"]["DB_KICKS"] == (3, 3) and c["dev"]["DB_COALESCED"] == (1, 2)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import random
 from dataclasses import dataclass
 
 from pyuvm import ConfigDB, uvm_agent, uvm_analysis_port, uvm_driver, uvm_monitor, uvm_sequence_item, uvm_sequencer
@@ -83,6 +84,9 @@ class MboxDriver(uvm_driver):
         self.bfm: AxilPortBfm = ConfigDB().get(self, "", "BFM")
         self.regs = load_regmap(ConfigDB().get(self, "", "REGMAP"))
         self.msg_size: int = ConfigDB().get(self, "", "MSG_SIZE")
+        # Share of RECVs that read the whole slot instead of HEAD_LEN bytes, so that the zero
+        # fill beyond the written length is observed (random tests set it; `random` is seeded).
+        self.whole_slot_rate = 0.0
 
     async def run_phase(self):
         self.busy = False
@@ -143,7 +147,8 @@ class MboxDriver(uvm_driver):
         item.head_len = regs.get("RX_STATUS", "HEAD_LEN", status)
         base = regs.addr("RX_MSG")
         words = []
-        for w in range((item.head_len + 3) // 4):
+        whole = self.whole_slot_rate and random.random() < self.whole_slot_rate
+        for w in range(self.msg_size // 4 if whole else (item.head_len + 3) // 4):
             data, resp = await self.bfm.read(base + 4 * w)
             if resp == FLUSHED:  # no POP after a reset
                 item.resp = FLUSHED
@@ -167,7 +172,17 @@ class MboxMonitor(uvm_monitor):
     def end_of_elaboration_phase(self):
         bfm: AxilPortBfm = ConfigDB().get(self, "", "BFM")
         port = ConfigDB().get(self, "", "PORT")
-        bfm.monitor.subscribe(lambda t: self.ap.write(PortTxn(**dataclasses.asdict(t), port=port)))
+        bfm.monitor.subscribe(lambda t: self.ap.write(PortTxn(**effective(dataclasses.asdict(t)), port=port)))
+
+
+def effective(txn: dict) -> dict:
+    """A write's data as the registers take it: bytes whose strobe is low carry nothing (a
+    control bit or W1C bit in an unstrobed byte has no effect; window bytes keep their
+    documented first-write zeroing, which the decoder applies from the strobes)."""
+    if txn["write"]:
+        mask = sum(0xFF << (8 * lane) for lane in range(4) if txn["strb"] >> lane & 1)
+        txn["data"] &= mask
+    return txn
 
 
 class MboxAgent(uvm_agent):

@@ -11,16 +11,38 @@ for the engine are passed on to `engine_events` subscribers.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_subscriber
 
 from . import mbox_ref as ref
+from ..regmap import load as load_regmap
 from .mbox_events import MboxEvent
 
 DIRS = {"drv": "to_device", "dev": "to_driver"}  # the direction a port's commits go
 READER = {"to_device": "dev", "to_driver": "drv"}
+# A commit takes effect (its message becomes visible) a few cycles before its B response: a
+# status read that ended up to this long before a commit's B may have counted that message.
+COMMIT_VISIBLE_SLACK_NS = 100
+REJ_COUNTERS = {ref.SIZE_SMALL: "TX_REJ_SIZE_SMALL", ref.SIZE_LARGE: "TX_REJ_SIZE_LARGE",
+                ref.TYPE_RSVD: "TX_REJ_TYPE_RSVD", ref.TYPE_DIR: "TX_REJ_TYPE_DIR",
+                ref.OVERFLOW: "TX_REJ_OVERFLOW", ref.DB_RANGE: "TX_REJ_DB_RANGE"}
+COUNTER_REGS = {"drv": ["TX_ACCEPTED", *REJ_COUNTERS.values(), "RX_POPPED", "RX_UNDERFLOW", "TX_DOORBELLS"],
+                "dev": ["TX_ACCEPTED", *REJ_COUNTERS.values(), "RX_POPPED", "RX_UNDERFLOW", "DB_KICKS",
+                        "DB_COALESCED"]}
+
+
+@dataclass
+class StatusCheck:
+    """An RX_STATUS read waiting for the commits that may have been visible to it."""
+    port: str
+    direction: str
+    start_ns: float
+    end_ns: float
+    value: int
+    lo: int   # messages certainly counted (committed before the read began)
+    hi: int   # messages possibly counted (grows with commits whose B follows the read closely)
 
 
 @dataclass
@@ -33,6 +55,7 @@ class Expected:
 class MailboxScoreboard(uvm_subscriber):
     def build_phase(self):
         self.engine_ap = uvm_analysis_port("engine_ap", self)
+        self.regs = load_regmap("vmsg_drv_regs")  # RX_STATUS has one layout on both ports
         self.expected: dict[str, deque[Expected]] = {"to_device": deque(), "to_driver": deque()}
         self.errors: list[str] = []
         self.stats = {"accepted": 0, "rejected": 0, "delivered": 0, "doorbells": 0, "engine_events": 0, "underflows": 0}
@@ -45,7 +68,15 @@ class MailboxScoreboard(uvm_subscriber):
         # doorbell -> start of the latest DB_PENDING read that saw the bit set
         self.seen_pending: dict[int, float] = {}
         self.reject_pred: dict[str, int] = {}
-        self._overfull = 0  # commits accepted while the scoreboard counted a full FIFO
+        # Commits accepted while the scoreboard counted a full FIFO, per direction: legal only
+        # when a pop of that FIFO was in flight; forgiven by the recount after that pop.
+        self._overfull: dict[str, list[MboxEvent]] = {"to_device": [], "to_driver": []}
+        self.counts: dict[str, Counter] = {"drv": Counter(), "dev": Counter()}  # predicted counters
+        self.coalesced_maybe = 0   # kicks that raced a DB_PENDING clear of their bit
+        self._last_kick: dict[int, tuple[MboxEvent, bool]] = {}  # doorbell -> (kick, counted as coalesced)
+        self._last_clear: dict[int, float] = {}  # doorbell -> end of its latest DB_PENDING clear
+        self._racing: set[int] = set()  # doorbells whose last kick and clear overlapped: either order
+        self._status_checks: list[StatusCheck] = []
         self.allow_leftover = False      # a test may end with messages still queued
         self.require_db_observed = True  # every kick must be seen pending by the device side
 
@@ -62,6 +93,7 @@ class MailboxScoreboard(uvm_subscriber):
         self.logger.error(msg)
 
     def write(self, ev: MboxEvent) -> None:
+        self._settle_status(ev.time_ns)
         handler = getattr(self, f"_on_{ev.kind}", None)
         if handler is not None:
             handler(ev)
@@ -78,18 +110,25 @@ class MailboxScoreboard(uvm_subscriber):
         direction = DIRS[ev.port]
         pred = self._predict(ev)
         if pred.code == ref.OVERFLOW:
-            # Accepted although the scoreboard counts a full FIFO: legal only if a
-            # pop on the other port is completing (its response not yet seen).
-            # Checked when the next pop arrives: the count must be back to DEPTH.
-            self._overfull += 1
+            # Accepted although the scoreboard counts a full FIFO: legal only if a pop of that
+            # FIFO on the other port is completing (its response not yet seen). The recount
+            # after that pop decides (_recount); no other pop forgives it.
+            if self._overfull[direction] or len(self.expected[direction]) > self.depth[direction]:
+                self.error(f"{ev.port} commit accepted at {ev.time_ns}ns with the FIFO already above DEPTH")
+            self._overfull[direction].append(ev)
         elif pred.code != ref.NONE:
             self.error(f"{ev.port} commit accepted at {ev.time_ns}ns but the rules refuse it with "
                        f"{ref.CODE_NAMES[pred.code]}: {ev.slot[:16].hex()}")
             return
         self.stats["accepted"] += 1
+        for chk in self._status_checks:  # visible to a status read that ended just before?
+            if chk.direction == direction and ev.time_ns <= chk.end_ns + COMMIT_VISIBLE_SLACK_NS:
+                chk.hi += 1
         if pred.doorbell:
+            self.counts[ev.port]["TX_DOORBELLS"] += 1
             self._kick(ev)
             return
+        self.counts[ev.port]["TX_ACCEPTED"] += 1
         self.expected[direction].append(Expected(ev.slot, ev.length, ev.time_ns))
 
     def _on_reject(self, ev: MboxEvent) -> None:
@@ -97,6 +136,10 @@ class MailboxScoreboard(uvm_subscriber):
         pred = self._predict(ev)
         if pred.code == ref.NONE:
             self.error(f"{ev.port} commit refused at {ev.time_ns}ns but the rules accept it: {ev.slot[:16].hex()}")
+        else:
+            # The framing codes are exact; OVERFLOW too, since a FIFO the scoreboard counts
+            # full can only be emptier by a pop in flight, which makes the commit pass.
+            self.counts[ev.port][REJ_COUNTERS[pred.code]] += 1
         # The code is checked when the port reads TX_ERROR next.
         self.reject_pred[ev.port] = pred.code
 
@@ -113,11 +156,11 @@ class MailboxScoreboard(uvm_subscriber):
     def _on_pop(self, ev: MboxEvent) -> None:
         direction = "to_driver" if ev.port == "drv" else "to_device"
         q = self.expected[direction]
-        if self._overfull:
-            self._overfull -= 1
         self.stats["delivered"] += 1
+        self.counts[ev.port]["RX_POPPED"] += 1
         if q and self._matches(q[0], ev):
             q.popleft()
+            self._recount(direction, ev)
             return
         if direction == "to_driver" and self._is_event_used(ev):
             self.stats["engine_events"] += 1
@@ -150,8 +193,47 @@ class MailboxScoreboard(uvm_subscriber):
                 return True
         return False
 
+    def _recount(self, direction: str, pop: MboxEvent) -> None:
+        """After a pop of a FIFO message: a commit accepted while the FIFO counted DEPTH is
+        forgiven if this pop was in flight when the commit completed and the FIFO now holds
+        at most DEPTH; otherwise it was accepted into a full FIFO."""
+        over = self._overfull[direction]
+        if not over:
+            return
+        c = over.pop(0)
+        if pop.start_ns > c.time_ns or len(self.expected[direction]) > self.depth[direction]:
+            self.error(f"{c.port} commit accepted at {c.time_ns}ns while the FIFO held DEPTH messages "
+                       f"(no pop was in flight: the next pop began at {pop.start_ns}ns)")
+
+    def _on_rx_status(self, ev: MboxEvent) -> None:
+        """RX_STATUS.COUNT and EMPTY against the scoreboard's own queue: every message
+        committed before the read began is counted, none popped before it; commits completing
+        during or just after the read may be; to the driver, an event head counts one more."""
+        direction = "to_driver" if ev.port == "drv" else "to_device"
+        q = self.expected[direction]
+        lo = sum(1 for x in q if x.time_ns < ev.start_ns) - len(self._overfull[direction])
+        hi = len(q) + (1 if direction == "to_driver" else 0)
+        self._status_checks.append(StatusCheck(ev.port, direction, ev.start_ns, ev.time_ns, ev.value, max(lo, 0), hi))
+
+    def _settle_status(self, now_ns: float) -> None:
+        keep = []
+        for chk in self._status_checks:
+            if now_ns <= chk.end_ns + COMMIT_VISIBLE_SLACK_NS:
+                keep.append(chk)
+                continue
+            self._check_status(chk)
+        self._status_checks = keep
+
+    def _check_status(self, chk: StatusCheck) -> None:
+        count = self.regs.get("RX_STATUS", "COUNT", chk.value)
+        empty = bool(self.regs.get("RX_STATUS", "EMPTY", chk.value))
+        if not chk.lo <= count <= chk.hi or empty != (count == 0):
+            self.error(f"{chk.port} RX_STATUS read at {chk.end_ns}ns: COUNT {count} EMPTY {empty}; "
+                       f"the scoreboard's queue says COUNT in [{chk.lo}, {chk.hi}]")
+
     def _on_underflow(self, ev: MboxEvent) -> None:
         self.stats["underflows"] += 1
+        self.counts[ev.port]["RX_UNDERFLOW"] += 1
         direction = "to_driver" if ev.port == "drv" else "to_device"
         if self.expected[direction]:
             self.error(f"{ev.port} pop refused (underflow) at {ev.time_ns}ns with {len(self.expected[direction])} message(s) waiting")
@@ -162,7 +244,21 @@ class MailboxScoreboard(uvm_subscriber):
         h = ref.Header.of(ev.slot)
         vq = int.from_bytes(ev.slot[6:10], "little")
         p = h.dev_id * self.num_vqs + vq
+        self.counts["dev"]["DB_KICKS"] += 1
+        # DB_COALESCED: the bit was set by an earlier kick and not cleared since; a DB_PENDING
+        # clear of the bit overlapping this kick makes it either (same cycle: a new notification).
+        racing = self._last_clear.get(p, -1.0) > ev.start_ns
+        coalesced = bool(self.pending_db.get(p)) and not racing
+        if racing:
+            self.coalesced_maybe += 1
+        elif coalesced:
+            self.counts["dev"]["DB_COALESCED"] += 1
+        self._last_kick[p] = (ev, coalesced)
         self.pending_db[p] = True
+        if racing:  # the clear may have come after this kick: the next read tells
+            self._racing.add(p)
+            self.phantom_bits.pop(p, None)
+            return
         self.last_db_data[p] = int.from_bytes(ev.slot[10:14], "little")
         # A read that began after this commit began and saw the bit has seen this kick, even
         # if it completed before the commit's response (the bit is set before the B response).
@@ -173,6 +269,12 @@ class MailboxScoreboard(uvm_subscriber):
     def _on_db_read(self, ev: MboxEvent) -> None:
         for bit in range(32):
             p = ev.code * 32 + bit
+            if p in self._racing:  # a kick and a clear overlapped: this read says which came last
+                self._racing.discard(p)
+                self.pending_db[p] = bool(ev.value >> bit & 1)
+                self.unobserved_kicks.pop(p, None)
+                self.phantom_bits.pop(p, None)
+                continue
             if ev.value >> bit & 1:
                 self.seen_pending[p] = max(self.seen_pending.get(p, -1.0), ev.start_ns)
                 if not self.pending_db.get(p):
@@ -187,7 +289,17 @@ class MailboxScoreboard(uvm_subscriber):
     def _on_db_clear(self, ev: MboxEvent) -> None:
         for bit in range(32):
             if ev.value >> bit & 1:
-                self.pending_db[ev.code * 32 + bit] = False
+                p = ev.code * 32 + bit
+                self.pending_db[p] = False
+                self._last_clear[p] = ev.time_ns
+                kick, coalesced = self._last_kick.get(p, (None, False))
+                if kick is not None and ev.start_ns < kick.time_ns:  # the clear may have come first
+                    self._racing.add(p)
+                    self.unobserved_kicks.pop(p, None)
+                if coalesced and ev.start_ns < kick.time_ns:
+                    self.counts["dev"]["DB_COALESCED"] -= 1
+                    self.coalesced_maybe += 1
+                    self._last_kick[p] = (kick, False)
 
     def _on_db_data(self, ev: MboxEvent) -> None:
         p = ev.code
@@ -205,10 +317,28 @@ class MailboxScoreboard(uvm_subscriber):
         self.phantom_bits.clear()
         self.seen_pending.clear()
         self.reject_pred.clear()
-        self._overfull = 0
+        self._overfull = {"to_device": [], "to_driver": []}
+        self.counts = {"drv": Counter(), "dev": Counter()}  # the counters restart from 0
+        self.coalesced_maybe = 0
+        self._last_kick.clear()
+        self._last_clear.clear()
+        self._racing.clear()
+        self._status_checks.clear()
+
+    def expected_counters(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Per port, every counter register's predicted (lowest, highest) value, from what the
+        scoreboard saw on the wires since the last reset (counters wrap at 2^32)."""
+        out: dict[str, dict[str, tuple[int, int]]] = {}
+        for port, regs in COUNTER_REGS.items():
+            out[port] = {}
+            for reg in regs:
+                n = self.counts[port][reg]
+                out[port][reg] = (n, n + (self.coalesced_maybe if reg == "DB_COALESCED" else 0))
+        return out
 
     # ------------------------------------------------------------------
     def problems(self) -> list[str]:
+        self._settle_status(float("inf"))
         out = list(self.errors)
         if not self.allow_leftover:
             for d, q in self.expected.items():
@@ -219,8 +349,10 @@ class MailboxScoreboard(uvm_subscriber):
                 out.append(f"doorbell {p} kicked at {t}ns was never seen pending by the device side")
         for p, (_, t) in self.phantom_bits.items():
             out.append(f"doorbell {p} read as pending at {t}ns without any kick")
-        if self._overfull:
-            out.append("a commit was accepted while the FIFO held DEPTH messages")
+        for d, over in self._overfull.items():
+            for c in over:
+                out.append(f"{c.port} commit accepted at {c.time_ns}ns while the {d} FIFO counted DEPTH, "
+                           f"and no pop of that FIFO followed")
         return out
 
     def check_phase(self):

@@ -26,6 +26,7 @@ class BadInputMixTest(VmsgBaseTest):
     scoreboard checks that nothing refused is delivered and everything accepted is,
     in order, byte for byte."""
 
+    whole_slot_rate = 0.25  # some reads cover the whole slot: the zero fill is observed
     start_firmware = False
     start_driver_bus = False
 
@@ -124,3 +125,146 @@ class BadInputMixTest(VmsgBaseTest):
         resp = await ops.write("TX_CTRL", ops.regs.value("TX_CTRL", COMMIT=1), check=False)
         assert resp == OKAY, "the kept staged message should commit once there is room"
         queued[name] += 1
+
+
+@pyuvm.test()
+class PartialStrobeControlTest(VmsgBaseTest):
+    """Partial strobes on control registers (docs/architecture.md): a control or W1C bit takes
+    effect only when the write strobes its byte. COMMIT, DISCARD (TX_CTRL) and POP (RX_CTRL)
+    written without lane 0 do nothing; INTR_STATE and DB_PENDING W1C clear only the bits of
+    the strobed bytes. Both ports; the scoreboard follows the effective writes. The masters
+    here put the strobed byte on every lane, as a CPU's narrow store does, so an unstrobed
+    byte carries the very bit that must not take effect."""
+
+    start_firmware = False
+    start_driver_bus = False
+
+    @staticmethod
+    def replicate_lanes(bfm) -> None:
+        channel = bfm.master.write_if.w_channel
+        send = channel.send
+
+        async def replicated(w):
+            strb, val = int(w.wstrb), int(w.wdata)
+            if strb and strb != 0xF:
+                lane = min(i for i in range(4) if strb >> i & 1)
+                byte = val >> (8 * lane) & 0xFF
+                for i in range(4):
+                    if not strb >> i & 1:
+                        val |= byte << (8 * i)
+                w.wdata = val
+            await send(w)
+
+        channel.send = replicated
+
+    async def body(self):
+        p = self.params
+        for bfm in (self.drv_bfm, self.dev_bfm):
+            self.replicate_lanes(bfm)
+        for to_device in (True, False):
+            ops, reader = (self.drv_ops, self.dev_ops) if to_device else (self.dev_ops, self.drv_ops)
+            regs = ops.regs
+            slot = MessageFactory(to_device, p["MSG_SIZE"], p["NUM_DEVS"], p["NUM_VQS"]).legal().slot
+            nz = [i for i in range(0, len(slot), 4) if any(slot[i:i + 4])]
+            nwords = max(2, nz[-1] // 4 + 1)
+            for w in range(nwords):
+                await ops.write(regs.addr("TX_MSG") + 4 * w, int.from_bytes(slot[4 * w:4 * w + 4], "little"))
+            staged = await ops.read("TX_STATUS")
+            assert regs.get("TX_STATUS", "STAGED_LEN", staged) == 4 * nwords
+            await ops.write("INTR_STATE", regs.value("INTR_STATE", RX_MSG=1, TX_ERR=1))  # start clean
+            commit, discard = regs.value("TX_CTRL", COMMIT=1), regs.value("TX_CTRL", DISCARD=1)
+            for data in (commit, discard, commit | discard):
+                # the control bits sit in byte 0: written with lanes 1..3 only (lane 0 carrying
+                # the same byte, unstrobed), nothing happens
+                assert await ops.write("TX_CTRL", data * 0x01010101, strb=0b1110) == OKAY
+                assert await ops.read("TX_STATUS") == staged, f"TX_CTRL {data:#x} without lane 0 acted"
+            assert await ops.write("TX_CTRL", commit, strb=0b0001) == OKAY
+            after = await ops.read("TX_STATUS")
+            assert regs.get("TX_STATUS", "COUNT", after) == regs.get("TX_STATUS", "COUNT", staged) + 1
+            assert regs.get("TX_STATUS", "STAGED_LEN", after) == 0
+            # The reader: POP without lane 0 leaves the head; RX_MSG in INTR_STATE clears only
+            # with lane 0 strobed.
+            rregs = reader.regs
+            status = await reader.read("RX_STATUS")
+            assert rregs.get("RX_STATUS", "COUNT", status) == 1
+            assert await reader.write("RX_CTRL", rregs.value("RX_CTRL", POP=1) * 0x01010101, strb=0b1110) == OKAY
+            assert await reader.read("RX_STATUS") == status, "RX_CTRL.POP without lane 0 popped"
+            rx_bit = rregs.value("INTR_STATE", RX_MSG=1)
+            assert await reader.read("INTR_STATE") & rx_bit
+            await reader.write("INTR_STATE", rx_bit * 0x01010101, strb=0b1110)
+            assert await reader.read("INTR_STATE") & rx_bit, "INTR_STATE W1C without lane 0 cleared RX_MSG"
+            await reader.write("INTR_STATE", rx_bit, strb=0b0001)
+            assert not await reader.read("INTR_STATE") & rx_bit
+            assert not (await reader.recv()).empty  # the scoreboard checks its bytes
+            assert rregs.get("RX_STATUS", "EMPTY", await reader.read("RX_STATUS"))
+        # DB_PENDING W1C honours the strobes bit for bit: bits 0 and 8 of word 0 pend; a
+        # clear of 0xFFFF with lane 1 only clears bit 8.
+        n = p["NUM_DEVS"] * p["NUM_VQS"]
+        assert n > 8, "the configuration has fewer than 9 doorbells"
+        dregs = self.dev_ops.regs
+        pend = dregs.addr("DB_PENDING")
+        for q in (0, 8):
+            dev, vq = divmod(q, p["NUM_VQS"])
+            kick = bytes([0, 0x41]) + dev.to_bytes(2, "little") + (14).to_bytes(2, "little") + vq.to_bytes(4, "little")
+            assert (await self.drv_ops.send(kick + bytes(4))).resp == OKAY
+        assert await self.dev_ops.read(pend) & 0x101 == 0x101
+        await self.dev_ops.write(pend, 0xFFFF, strb=0b0010)  # lane 0 carries 0xFF too, unstrobed
+        assert await self.dev_ops.read(pend) & 0x101 == 0x001, "DB_PENDING W1C cleared a byte it did not strobe"
+        await self.dev_ops.write(pend, 0xFFFF, strb=0b0001)
+        assert await self.dev_ops.read(pend) & 0x101 == 0
+
+
+@pyuvm.test()
+class KickInClearCycleTest(VmsgBaseTest):
+    """A kick in the cycle of its bit's clear (docs/architecture.md, Doorbells): the kick wins
+    (the bit stays set) and counts as a new notification, not as coalesced. The commit of a
+    staged kick and the DB_PENDING clear of its (already pending) bit are issued at every
+    relative offset from -12 to +12 cycles, so one offset puts both in the same cycle. Each
+    outcome must be one of the two orders: kick first (coalesced, then cleared: bit 0) or
+    clear first (bit 1, not coalesced); the sweep must see both."""
+
+    start_firmware = False
+    start_driver_bus = False
+
+    async def body(self):
+        from cocotb.triggers import ClockCycles
+
+        import cocotb
+
+        p = self.params
+        self.env.scoreboard.require_db_observed = False  # the clears here are blind
+        dev, vq = p["NUM_DEVS"] - 1, p["NUM_VQS"] - 1
+        q = dev * p["NUM_VQS"] + vq
+        pend = self.dev_ops.regs.addr("DB_PENDING") + 4 * (q // 32)
+        bit = 1 << (q % 32)
+        drv = self.drv_ops
+        kick = bytes([0, 0x41]) + dev.to_bytes(2, "little") + (14).to_bytes(2, "little") + vq.to_bytes(4, "little")
+        commit = drv.regs.value("TX_CTRL", COMMIT=1)
+        clk = self.dut.clk_i
+        outcomes = Counter()
+        for offset in range(-12, 13):
+            if not await self.dev_ops.read(pend) & bit:
+                assert (await drv.send(kick + (0x100 + offset + 12).to_bytes(4, "little"))).resp == OKAY
+            assert await self.dev_ops.read(pend) & bit
+            for w, word in enumerate((kick + (offset + 12).to_bytes(4, "little")).ljust(16, b"\0")[i:i + 4]
+                                     for i in range(0, 16, 4)):
+                await drv.write(drv.regs.addr("TX_MSG") + 4 * w, int.from_bytes(word, "little"))
+            kicks0, coal0 = await self.dev_ops.read("DB_KICKS"), await self.dev_ops.read("DB_COALESCED")
+
+            async def after(cycles, action):
+                await ClockCycles(clk, cycles)
+                return await action()
+
+            a = cocotb.start_soon(after(max(offset, 0), lambda: drv.write("TX_CTRL", commit)))
+            b = cocotb.start_soon(after(max(-offset, 0), lambda: self.dev_ops.write(pend, bit)))
+            await a
+            await b
+            pending = bool(await self.dev_ops.read(pend) & bit)
+            coalesced = await self.dev_ops.read("DB_COALESCED") - coal0
+            assert await self.dev_ops.read("DB_KICKS") - kicks0 == 1
+            assert (coalesced, pending) in ((1, False), (0, True)), \
+                f"commit {offset:+d} cycles after the clear: coalesced {coalesced}, bit {int(pending)} (no order gives that)"
+            outcomes["kick first" if coalesced else "clear first"] += 1
+        self.logger.info("kick / clear sweep: %s", dict(outcomes))
+        assert len(outcomes) == 2, f"the sweep never crossed from one order to the other: {dict(outcomes)}"
+        await self.dev_ops.write(pend, bit)
