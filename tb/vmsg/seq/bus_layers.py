@@ -47,6 +47,7 @@ def msg_name(slot: bytes) -> str:
 @dataclass
 class _Waiter:
     msg_id: int
+    request: bytes = b""
     event: Event = field(default_factory=Event)
     response: bytes | None = None
     done: Event = field(default_factory=Event)  # the transfer is over (for callers waiting their turn)
@@ -64,8 +65,13 @@ class DriverBus:
         self.msg_size = 0
         self.revision = 0
         self.event_handler: Callable[[bytes], Awaitable[object]] | None = None
+        # Judges an EVENT_USED the handler answered -EIO (nothing new in the used ring): returns
+        # None when the event is accounted for, else the error. Without it every -EIO is an error.
+        self.eio_judge: Callable[[bytes], str | None] | None = None
         self.errors: list[str] = []
         self.received: list[tuple[float, bytes]] = []
+        # every received message in pop order with, for a response, the request it answers
+        self.rx_log: list[tuple[float, bytes, bytes | None]] = []
         self._waiters: dict[tuple[bool, int], _Waiter] = {}
         self._events: deque[bytes] = deque()
         self._event_ready = Event()
@@ -101,7 +107,7 @@ class DriverBus:
                 await self._waiters[key].done.wait()
             if key in self._waiters:
                 raise BusError(errno.EBUSY, f"a request to dev {h.dev_id} is already in flight")
-            waiter = self._waiters[key] = _Waiter(h.msg_id)
+            waiter = self._waiters[key] = _Waiter(h.msg_id, request)
         try:
             await self._send(request)
             if waiter is None:
@@ -158,6 +164,7 @@ class DriverBus:
         self.received.append((get_sim_time(unit="ns"), slot))
         h = ref.Header.of(slot)
         if not h.is_response:
+            self.rx_log.append((get_sim_time(unit="ns"), slot, None))
             self._events.append(slot)
             self._event_ready.set()
             return
@@ -168,6 +175,7 @@ class DriverBus:
         elif waiter.msg_id != h.msg_id:
             self._error(f"response {msg_name(slot)} does not match the request in flight (id {waiter.msg_id:#x}) for {key}")
         else:
+            self.rx_log.append((get_sim_time(unit="ns"), slot, waiter.request))
             waiter.response = slot
             waiter.event.set()
 
@@ -189,6 +197,12 @@ class DriverBus:
                 continue
             # The kernel's event path returns 0 or -errno: -ENODEV/-EINVAL for an unknown device,
             # queue or message, -EIO for an EVENT_USED with nothing new in the used ring.
+            if self.eio_judge is not None and not h.is_bus and h.msg_id == ref.EVENT_USED:
+                verdict = self.eio_judge(slot)
+                if verdict is not None:
+                    self._error(f"{what}: {verdict}")
+                if rc == -errno.EIO:
+                    continue
             if isinstance(rc, int) and rc:
                 self._error(f"handling {what} returned {rc} ({errno.errorcode.get(-rc, rc)})")
 

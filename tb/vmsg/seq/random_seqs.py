@@ -32,6 +32,8 @@ from ..env import mbox_ref as ref
 from ..env.coverage import sample_op
 from ..models import BlkDevice, BlkDriver, GenericDevice, GenericDriver, RngDevice, RngDriver, VqInfo
 from ..models.devices import rng_stream
+from ..models.drivers import BlkRequest, RngRequest
+from ..models.errors import VirtioError
 from ..proto.constants import Feature, feature_bit
 from .mailbox_seqs import MessageFactory
 from .transport_seqs import (ConfigChangeSeq, DeviceResetSeq, GetConfigSeq, GetStatusSeq, HotplugSeq, NotifySeq,
@@ -52,6 +54,7 @@ class DeviceRecord:
     kind: str                     # blk | rng | generic
     model: object
     lock: Lock = field(default_factory=Lock)
+    reset_lock: Lock = field(default_factory=Lock)  # held by a device reset (an unplug under I/O waits)
     shadow: bytearray | None = None   # blk: what the driver wrote and got acknowledged
     # blk: writes submitted and not (yet) acknowledged, by a token: (first sector, data). A
     # peripheral reset leaves those sectors uncertain (the device may or may not have done them).
@@ -122,9 +125,14 @@ class DeviceOpsSeq(uvm_sequence):
                 if not self.rec.present or core is None or not core.probed:
                     return
                 op = random.choices(
-                    ["config_read", "config_write", "status", "ping", "io", "kick", "reset"],
-                    weights=[3, 2, 2, 1, 4, 1, 1])[0]
-                await getattr(self, f"_{op}")(core)
+                    ["config_read", "config_write", "status", "ping", "io", "kick", "reset", "reset_in_flight"],
+                    weights=[3, 2, 2, 1, 4, 1, 1, 1])[0]
+                try:
+                    await getattr(self, f"_{op}")(core)
+                except (VirtioError, AssertionError):
+                    if self.rec.present:
+                        raise
+                    return  # unplugged under this operation: its failure is the expected outcome
                 sample_op(op, self.rec.kind)
                 self.done.append(op)
             await Timer(random.randint(1, 2000), unit="ns")
@@ -191,7 +199,117 @@ class DeviceOpsSeq(uvm_sequence):
 
     async def _reset(self, core):
         """Device reset by the driver (status 0, RESET_VQUEUE of every queue) and a new probe."""
-        await DeviceResetSeq(self.t.bus_driver, self.rec.dev_num).start()
+        async with self.rec.reset_lock:
+            await DeviceResetSeq(self.t.bus_driver, self.rec.dev_num).start()
+
+    async def _reset_in_flight(self, core):
+        """Device reset (status 0, RESET_VQUEUE of every queue) while this very device has I/O,
+        kicks and EVENT_USED in flight, then a new probe. Requests the reset swallowed end with
+        EIO; a write among them may or may not have reached the disk (read back and checked)."""
+        rec, t = self.rec, self.t
+        vqs = [vq for vq in core.transport.vqs if vq is not None]
+        if rec.kind == "blk":
+            burst = cocotb.start_soon(self._blk_burst(core))
+        elif rec.kind == "rng":
+            burst = cocotb.start_soon(self._rng_burst(core))
+        else:
+            burst = cocotb.start_soon(self._kicks(core, random.randint(1, 4)))
+        t.tasks.append(burst)  # a peripheral reset stops it with the rest of the traffic
+        await Timer(random.randint(0, 2500), unit="ns")
+        outstanding = sum(vq.num - vq.num_free for vq in vqs)
+        t.stats["reset_in_flight"] += 1
+        t.stats["reset_with_buffers_out"] += outstanding > 0
+        async with rec.reset_lock:
+            if vqs and random.random() < 0.5:
+                # RESET_VQUEUE of one busy queue first (as virtqueue_reset starts), then the
+                # device reset that brings the device back.
+                t.stats["reset_vqueue_in_flight"] += 1
+                await core.transport._vq_reset(random.choice(vqs))
+            await DeviceResetSeq(t.bus_driver, rec.dev_num).start()
+        await burst
+        new = t.bus_driver.devices.get(rec.dev_num)
+        if rec.kind == "blk" and rec.uncertain and new is not None and new.probed:
+            await settle_blk(rec, new.driver)
+
+    async def _kicks(self, core, n: int):
+        for _ in range(n):
+            await self._kick(core)
+
+    async def _blk_burst(self, core):
+        """One-sector requests to distinct sectors, all in flight at once."""
+        rec, drv = self.rec, core.driver
+        vq = core.transport.vqs[0]
+        cap = len(rec.shadow) // SECTOR
+        n = min(random.randint(2, 6), vq.num_free // 3, cap)
+        if n < 1:
+            return
+        reqs, tokens = [], {}
+        for sector in random.sample(range(cap), n):
+            if random.random() < 0.5:
+                data = random.randbytes(SECTOR)
+                req = BlkRequest.write(sector, data)
+                tokens[id(req)] = object()
+                rec.writes_in_flight[tokens[id(req)]] = (sector, data)
+            else:
+                req = BlkRequest.read(sector, 1)
+            reqs.append(req)
+        try:
+            await drv.submit(reqs, check=False)
+        except VirtioError:
+            pass  # the queue went away under the submission: every request counts as aborted
+        for req in reqs:
+            token = tokens.get(id(req))
+            lo, hi = req.sector * SECTOR, (req.sector + 1) * SECTOR
+            if not req.done or req.aborted:
+                if token is not None:  # swallowed by the reset: landed or not
+                    _first, data = rec.writes_in_flight.pop(token)
+                    rec.uncertain.setdefault(req.sector, [bytes(rec.shadow[lo:hi])]).append(data)
+                continue
+            assert req.status == 0, f"dev {rec.dev_num}: blk request ended with status {req.status}"
+            if token is not None:
+                _first, data = rec.writes_in_flight.pop(token)
+                rec.shadow[lo:hi] = data
+                rec.uncertain.pop(req.sector, None)
+            else:
+                allowed = rec.uncertain.get(req.sector, [bytes(rec.shadow[lo:hi])])
+                assert req.result in allowed, f"dev {rec.dev_num}: blk read of sector {req.sector} differs"
+
+    async def _rng_burst(self, core):
+        rec, drv = self.rec, core.driver
+        vq = core.transport.vqs[0]
+        n = min(random.randint(1, 4), vq.num_free)
+        if n < 1:
+            return
+        reqs = [RngRequest(in_len=random.randint(1, 128)) for _ in range(n)]
+        try:
+            await drv.submit(reqs, check=False)
+        except VirtioError:
+            pass
+        got = b"".join(r.result for r in reqs if r.done and not r.aborted)
+        lost = sum(r.in_len for r in reqs if not r.done or r.aborted)
+        positions = rec.rng_positions or {rec.rng_read}
+        stream = rng_stream(rec.rng_seed, max(positions) + len(got))
+        fits = {pos for pos in positions if stream[pos:pos + len(got)] == got}
+        assert fits, f"dev {rec.dev_num}: rng bytes differ from the device's stream"
+        if lost:  # the device may have filled buffers whose completion the reset swallowed
+            rec.rng_positions = {pos + len(got) + k for pos in fits for k in range(lost + 1)}
+        else:
+            rec.rng_positions = {pos + len(got) for pos in fits} if len(fits) > 1 else None
+        rec.rng_read = min(fits) + len(got)
+
+
+async def settle_blk(rec: DeviceRecord, drv) -> int:
+    """Read the sectors a swallowed write may have changed through the driver: each must hold
+    the acknowledged contents or that write's; the shadow takes what was read."""
+    n = len(rec.uncertain)
+    for s, allowed in sorted(rec.uncertain.items()):
+        got = await drv.read(s, 1)
+        if got not in allowed:
+            raise AssertionError(f"dev {rec.dev_num} sector {s} holds data the driver never wrote there "
+                                 f"({len(allowed)} allowed value(s))")
+        rec.shadow[s * SECTOR:(s + 1) * SECTOR] = got
+    rec.uncertain = {}
+    return n
 
 
 class DeviceSideSeq(uvm_sequence):
@@ -239,17 +357,25 @@ class DeviceSideSeq(uvm_sequence):
                     t.tasks.append(task)  # a peripheral reset stops it with the rest of the traffic
             elif present and len(present) > 1:
                 rec = random.choice(present)
-                async with rec.lock:
+                # Half the time the device goes while its own operations (I/O, kicks, EVENT_USED,
+                # a reset) are in flight; otherwise between two of them.
+                under_io = random.random() < 0.5
+                await (rec.reset_lock if under_io else rec.lock).acquire()
+                try:
                     rec.present = False
-                    core = t.bus_driver.devices.get(rec.dev_num)
-                    if core is not None:  # its remove path meets a device that is gone: bounded timeouts
-                        tr = core.transport
-                        t.expect_error(lambda src, e, tr=tr: src is tr and e.errno == errno.ETIMEDOUT,
-                                       f"remove path of unplugged dev {rec.dev_num} times out", min_count=0)
+                    dev = rec.dev_num
+                    # Requests to a device that is gone time out (bounded): its remove path, and a
+                    # re-probe or request that was under way, for this device number only.
+                    t.expect_error(lambda src, e, dev=dev: e.errno == errno.ETIMEDOUT and (
+                                   getattr(src, "dev_id", None) == dev or f"dev_id {dev}" in str(e)),
+                                   f"requests to unplugged dev {dev} time out", min_count=0)
+                    t.stats["unplug_under_io" if under_io else "unplug_idle"] += 1
                     await UnplugSeq(t.firmware, t.device_bus, rec.dev_num).start()
                     ok = await t.wait_until_true(lambda: rec.dev_num not in t.bus_driver.devices)
                     assert ok, f"removed dev {rec.dev_num} still registered"
                     sample_op("removal", rec.kind)
+                finally:
+                    (rec.reset_lock if under_io else rec.lock).release()
 
 
 class BadInputSeq(uvm_sequence):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -23,6 +24,7 @@ from pyuvm import ConfigDB, uvm_test
 from ..bfm.axi_mem import AxiMem
 from ..bfm.axil import AxilPortBfm
 from ..bfm.eng_ports import CplSource
+from ..env import mbox_ref as ref
 from ..env.env import VmsgEnv
 from ..seq.bus_layers import DeviceFirmware, DriverBus
 from ..seq.port_ops import PortOps
@@ -58,6 +60,8 @@ class VmsgBaseTest(uvm_test):
     mem_rd_latency = 0        # R delay (cycles)
     MEM_SIZE = 1 << 24
     drain_ns = 2_000
+    whole_slot_rate = 0.0     # share of message reads that read the whole slot (zero fill observed)
+    check_counters = True     # end of test: every mailbox/doorbell counter against the scoreboard
 
     def build_phase(self):
         self.dut = cocotb.top
@@ -93,6 +97,30 @@ class VmsgBaseTest(uvm_test):
     def bus(self, value) -> None:
         self._bus = value
         self.__dict__.setdefault("error_sources", []).append(value)
+        value.eio_judge = self.judge_event_used
+
+    def judge_event_used(self, slot: bytes) -> str | None:
+        """Every EVENT_USED follows a publish of the used index to a higher value, so the k-th
+        EVENT_USED of a queue is delivered when its used idx is at least k (counted from the
+        queue's set-up, wraps included). One that finds nothing new (-EIO) is a notification
+        whose entries an earlier event's callback already took: legal while that bound
+        holds; an event beyond it is spurious (or belongs to an earlier life of the queue)."""
+        h = ref.Header.of(slot)
+        index = int.from_bytes(slot[6:10], "little")
+        core = getattr(self, "_bus_driver", None) and self._bus_driver.devices.get(h.dev_id)
+        vq = next((v for v in core.transport.vqs if v.index == index), None) if core else None
+        if vq is None:
+            return None  # unknown device or queue: the handler's own error says so
+        book = self.__dict__.setdefault("used_books", {})
+        raw = int.from_bytes(vq.mem.read(vq.layout.used + 2, 2), "little")
+        last_raw, total, events = book.get(id(vq), (0, 0, 0))
+        total += (raw - last_raw) & 0xFFFF
+        events += 1
+        book[id(vq)] = (raw, total, events)
+        if events > total:
+            return (f"EVENT_USED number {events} of queue {index} with its used idx at {total}: "
+                    f"more events than publishes")
+        return None
 
     @property
     def firmware(self):
@@ -136,6 +164,7 @@ class VmsgBaseTest(uvm_test):
         device_bus = getattr(self, "device_bus", None)
         for num, dev in (getattr(device_bus, "devices", None) or {}).items():
             out += [(f"device model {num}", dev, e) for e in getattr(dev, "ring_errors", [])]
+        out += [("event order", self, e) for e in self.event_order_problems()]
         return out
 
     def error_problems(self) -> list[str]:
@@ -153,6 +182,40 @@ class VmsgBaseTest(uvm_test):
         problems += [f"expected error not seen ({w.seen} of at least {w.min_count}): {w.why}"
                      for w in waivers if w.seen < w.min_count]
         return problems
+
+    def event_order_problems(self) -> list[str]:
+        """After the driver received the response to a RESET_VQUEUE of a queue, or to a device
+        reset (SET_DEVICE_STATUS 0), or the device's removal (EVENT_DEVICE removed), it must
+        receive no EVENT_USED for that queue until the queue is set up again (SET_VQUEUE
+        response). Checked in the order the driver popped the messages."""
+        out = []
+        num_vqs = self.params["NUM_VQS"]
+        for src in {id(s): s for s in self.__dict__.get("error_sources", []) if hasattr(s, "rx_log")}.values():
+            dead: dict[tuple[int, int], str] = {}  # (dev, vq) -> why no event may come
+            for t, slot, req in src.rx_log:
+                h = ref.Header.of(slot)
+                if h.is_bus:
+                    if not h.is_response and h.msg_id == ref.BUS_EVENT_DEVICE and slot[8] == 2:
+                        dev = int.from_bytes(slot[6:8], "little")
+                        dead.update({(dev, q): f"EVENT_DEVICE removed at {t:.0f} ns" for q in range(num_vqs)})
+                    continue
+                if not h.is_response and h.msg_id == ref.EVENT_USED:
+                    vq = int.from_bytes(slot[6:10], "little")
+                    why = dead.get((h.dev_id, vq))
+                    if why is not None:
+                        out.append(f"EVENT_USED for dev {h.dev_id} vq {vq} reached the driver at {t:.0f} ns, "
+                                   f"after {why}")
+                    continue
+                if req is None:
+                    continue
+                arg = int.from_bytes(req[6:10], "little")
+                if h.msg_id == 0x0B:    # RESET_VQUEUE
+                    dead[(h.dev_id, arg)] = f"the RESET_VQUEUE {arg} response at {t:.0f} ns"
+                elif h.msg_id == 0x08 and arg & 0xFF == 0:  # SET_DEVICE_STATUS 0: device reset
+                    dead.update({(h.dev_id, q): f"the device reset response at {t:.0f} ns" for q in range(num_vqs)})
+                elif h.msg_id == 0x0A:  # SET_VQUEUE: the queue lives again
+                    dead.pop((h.dev_id, arg), None)
+        return out
 
     def make_device_bus(self):
         """The device model behind the firmware; subclasses return theirs."""
@@ -181,12 +244,15 @@ class VmsgBaseTest(uvm_test):
     async def run_phase(self):
         self.raise_objection()
         await self.reset()
+        for agent in (self.env.drv_agent, self.env.dev_agent):
+            agent.driver.whole_slot_rate = self.whole_slot_rate
         self.drv_ops = PortOps(self.env.drv_agent.seqr)
         self.dev_ops = PortOps(self.env.dev_agent.seqr)
         await self.check_configuration()
         self.bus = DriverBus(self.drv_ops, timeout_ns=self.bus_timeout_ns)
         self.firmware = None
         self.tasks: list = []  # background traffic a peripheral reset cancels
+        self.stats: Counter = Counter()  # what the stimulus reached (logged at the end)
         if self.start_driver_bus:
             await self.bus.start()
         if self.start_firmware:
@@ -199,7 +265,11 @@ class VmsgBaseTest(uvm_test):
         self.bus.stop()
         if self.firmware is not None:
             self.firmware.stop()
+        if self.stats:
+            self.logger.info("stimulus: %s", dict(self.stats))
         problems = self.error_problems()
+        if self.check_counters:
+            problems += await self.counter_problems()
         problems += self.env.scoreboard.problems()
         problems += await self.env.engine.final_check(self.dev_ops)
         self.drop_objection()
@@ -207,6 +277,20 @@ class VmsgBaseTest(uvm_test):
 
     async def body(self) -> None:
         raise NotImplementedError
+
+    async def counter_problems(self) -> list[str]:
+        """Every counter of both ports (TX_ACCEPTED, TX_REJ_*, RX_POPPED, RX_UNDERFLOW,
+        TX_DOORBELLS, DB_KICKS, DB_COALESCED) against the scoreboard's prediction from the
+        wires since the last reset. Read when nothing is in flight."""
+        out = []
+        for port, regs in self.env.scoreboard.expected_counters().items():
+            ops = self.drv_ops if port == "drv" else self.dev_ops
+            for reg, (lo, hi) in regs.items():
+                got = await ops.read(reg)
+                if not lo <= got <= hi:
+                    out.append(f"{port} {reg} reads {got}, the scoreboard predicts "
+                               f"{lo if lo == hi else f'{lo}..{hi}'}")
+        return out
 
     async def peripheral_reset(self, cycles: int = 5, discard: bool = True) -> None:
         """rst_ni at any moment: background traffic (self.tasks) and both software sides stop,
@@ -224,6 +308,14 @@ class VmsgBaseTest(uvm_test):
         for bfm in (self.drv_bfm, self.dev_bfm):
             bfm.monitor.reset()
         self.mem.on_reset()
+        # The memory's response delay lines (tb/vmsg/bfm/axi_mem.py) clear their queues, but an
+        # item a line already took out to wait for its due time would still be sent after the
+        # reset (a B or R for a transaction the reset ended): restart those lines.
+        for line in (self.mem.ram.write_if.b_channel, self.mem.ram.read_if.r_channel):
+            task = line.__dict__.get("_task")
+            if task is not None:
+                task.cancel()
+                line._task = cocotb.start_soon(line._run())
         self.cpl.reset()
         for agent in (self.env.drv_agent, self.env.dev_agent):
             agent.seqr.flush()

@@ -166,6 +166,7 @@ class IoMixedRandomTest(IoTest):
     back-pressure, EVENT_IDX on or off per device; then one device reset and re-probe while
     the other keeps going."""
 
+    whole_slot_rate = 0.25  # some reads cover the whole slot: the zero fill is observed
     def build_phase(self):
         self.mem_wr_latency = random.choice([0, 4, 16, 64])
         self.mem_rd_latency = random.choice([0, 8, 32])
