@@ -273,3 +273,57 @@ async def wait_until_sim(cond, timeout_ns: float = 500_000) -> bool:
         await Timer(200, unit="ns")
         waited += 200
     return cond()
+
+
+@pyuvm.test()
+class EventAfterQueueResetTest(IoTest):
+    """The ordering rule of docs/architecture.md: an EVENT_USED the engine decided before the
+    device side reset its queue reaches the driver before any message the device side commits
+    after that reset (or not at all). The driver stops reading, so an earlier message holds the
+    head; a completion makes the engine decide an EVENT_USED, which waits at the mailbox; the
+    device side resets the queue and commits its answer (a RESET_VQUEUE response); then the
+    driver drains: the event must come before that answer."""
+
+    async def body(self):
+        import cocotb
+
+        from ..env import mbox_ref as ref
+
+        self.device_bus.add(1, BlkDevice(capacity=8, queue_size=8, features=VERSION_1))
+        bd = await self.start_models()
+        await bd.scan()
+        core = bd.devices[1]
+        assert core.probed, core.probe_error
+        # The driver stops reading its mailbox: RX_MSG masked, and once its bus layer has
+        # drained what was there, the layer stops (no item of it is left half done).
+        await self.drv_ops.write("INTR_ENABLE", 0)
+        await Timer(3_000, unit="ns")
+        self.bus.stop()
+        p = self.params
+        ms = p["MSG_SIZE"]
+        first = self.device_bus.event_config(1, 0, b"")  # holds the head
+        await self.firmware.send(first)
+        io = cocotb.start_soon(core.driver.write(0, random.randbytes(SECTOR)))
+        self.tasks.append(io)
+        # The request completes on the device side; the engine publishes and decides the event.
+        vq = core.transport.vq(0)
+        assert await wait_until_sim(lambda: int.from_bytes(self.mem.read(vq.layout.used + 2, 2), "little") == 1,
+                                    100_000), "the completion was never published"
+        await Timer(2_000, unit="ns")  # the event is at the mailbox, behind the head
+        await self.backend.reset_queue(1, 0)
+        answer = bytearray(ms)
+        answer[0:6] = bytes([0x01, 0x0B, 1, 0, 6, 0])  # RESET_VQUEUE response for dev 1
+        await self.firmware.send(bytes(answer))
+        order = []
+        while True:
+            item = await self.drv_ops.recv()
+            if item.empty:
+                break
+            h = ref.Header.of(item.slot)
+            order.append("answer" if h.is_response else ("event_used" if h.msg_id == ref.EVENT_USED else "head"))
+        io.cancel()
+        core.driver.abort_inflight()
+        assert order[0] == "head" and "answer" in order, order
+        assert "event_used" not in order[order.index("answer"):], \
+            f"an EVENT_USED decided before the queue reset reached the driver after the device's answer: {order}"
+        self.logger.info("order after the queue reset: %s", order)
