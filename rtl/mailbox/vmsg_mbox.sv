@@ -12,7 +12,11 @@
 //
 // Reader (RX): the head is latched in head_sel_q: a FIFO slot, or (to the
 // driver only) an EVENT_USED event taken from the event input, chosen
-// round-robin when both wait. The RX window reads the head; POP releases it.
+// round-robin when both wait, except that a FIFO message committed after the
+// waiting event arrived never becomes head before it (so an event is read
+// before any message the device side commits after it was presented, e.g.
+// the answer to a reset of its queue). The RX window reads the head; POP
+// releases it.
 //
 // Timing: every request from the register blocks is registered on entry and
 // the framing check result is registered too, so that neither the register
@@ -147,6 +151,8 @@ module vmsg_mbox
   logic [RAM_AW-1:0]         rd_base_q;
   head_e                     head_sel_q, head_sel_d;
   logic                      rr_evt_q, rr_evt_d;         // prefer the event input next time
+  logic                      evt_wait_q, evt_wait_d;     // an event waits at the input (not head yet)
+  logic [CNT_W-1:0]          evt_older_q, evt_older_d;   // FIFO messages older than it, not head yet
   logic [15:0]               evt_dev_q, evt_vq_q;        // latched event head
   logic                      rd_pend_q;                  // window read, data next cycle
   logic                      rd_evt_q;                   // ... of the event head
@@ -388,11 +394,18 @@ module vmsg_mbox
   assign fifo_avail = push || (count_q > CNT_W'(1)) || (count_q == CNT_W'(1) && !pop_fifo);
   assign evt_avail  = !TO_DEVICE && evt_valid_i;
 
+  // A waiting event with no older FIFO message left goes first (all registered state).
+  logic evt_first;
+  assign evt_first = evt_wait_q && (evt_older_q == '0);
+
   always_comb begin
     head_sel_d = head_sel_q;
     rr_evt_d   = rr_evt_q;
     if (head_free) begin
-      if (fifo_avail && evt_avail) begin
+      if (fifo_avail && evt_avail && evt_first) begin
+        head_sel_d = HEAD_EVT;
+        rr_evt_d   = 1'b0;
+      end else if (fifo_avail && evt_avail) begin
         head_sel_d = rr_evt_q ? HEAD_EVT : HEAD_FIFO;
         rr_evt_d   = !rr_evt_q;
       end else if (fifo_avail) begin
@@ -407,6 +420,18 @@ module vmsg_mbox
 
   assign evt_take    = head_free && (head_sel_d == HEAD_EVT);
   assign evt_ready_o = evt_take;
+
+  // FIFO messages older than the waiting event: those not yet head when it arrived (a
+  // message pushed in its arrival cycle counts as older); each that becomes head while the
+  // event waits is one fewer. Messages pushed later never count.
+  assign evt_wait_d = evt_avail && !evt_take;
+  always_comb begin
+    evt_older_d = evt_older_q;
+    if (!evt_wait_q)
+      evt_older_d = count_d - CNT_W'(head_sel_d == HEAD_FIFO);
+    else if (head_free && (head_sel_d == HEAD_FIFO) && (evt_older_q != '0))
+      evt_older_d = evt_older_q - CNT_W'(1);
+  end
 
   // Window reads: SLVERR and 0 beyond MSG_SIZE or while empty, else the head
   // word one cycle later (RAM read, or the synthesized EVENT_USED message).
@@ -492,6 +517,8 @@ module vmsg_mbox
       rd_base_q    <= '0;
       head_sel_q   <= HEAD_NONE;
       rr_evt_q     <= 1'b0;
+      evt_wait_q   <= 1'b0;
+      evt_older_q  <= '0;
       evt_dev_q    <= '0;
       evt_vq_q     <= '0;
       rd_pend_q    <= 1'b0;
@@ -506,6 +533,8 @@ module vmsg_mbox
       count_q      <= count_d;
       head_sel_q   <= head_sel_d;
       rr_evt_q     <= rr_evt_d;
+      evt_wait_q   <= evt_wait_d;
+      evt_older_q  <= evt_older_d;
 
       if (push) begin
         wr_slot_q <= (wr_slot_q == LAST_SLOT) ? '0 : wr_slot_q + 1'b1;
@@ -556,6 +585,10 @@ module vmsg_mbox
     (32'(wr_slot_q) + SLOTS - 32'(rd_slot_q)) % SLOTS == 32'(count_q))
     else $error("vmsg_mbox: pointers disagree with count");
   // ---- head ----
+  // An event that waits with no older FIFO message left is the next head.
+  a_evt_before_younger: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    head_free && evt_first && evt_avail |-> head_sel_d == HEAD_EVT)
+    else $error("vmsg_mbox: a FIFO message younger than the waiting event became head first");
   a_head_fifo: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     (head_sel_q == HEAD_NONE) |-> count_q == '0)
     else $error("vmsg_mbox: queued message but no head");
