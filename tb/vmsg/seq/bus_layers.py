@@ -73,8 +73,14 @@ class DriverBus:
         # every received message in pop order with, for a response, the request it answers
         self.rx_log: list[tuple[float, bytes, bytes | None]] = []
         self._waiters: dict[tuple[bool, int], _Waiter] = {}
+        # Transport events (EVENT_USED, EVENT_CONFIG) and bus events (EVENT_DEVICE) are handled
+        # by two services, each in arrival order: a hot-plug's registration and probe (which
+        # waits for many responses) must not hold back the queues' notifications, as the
+        # kernel defers device registration to a work item.
         self._events: deque[bytes] = deque()
         self._event_ready = Event()
+        self._bus_events: deque[bytes] = deque()
+        self._bus_event_ready = Event()
         self._tasks: list = []
 
     async def start(self) -> None:
@@ -84,7 +90,9 @@ class DriverBus:
         self.revision = regs.get("BUS_INFO", "REVISION", info)
         await self.ops.write("INTR_STATE", regs.value("INTR_STATE", RX_MSG=1, TX_ERR=1))
         await self.ops.write("INTR_ENABLE", regs.value("INTR_ENABLE", RX_MSG=1))
-        self._tasks = [cocotb.start_soon(self._rx_service()), cocotb.start_soon(self._event_service())]
+        self._tasks = [cocotb.start_soon(self._rx_service()),
+                       cocotb.start_soon(self._event_service(self._events, self._event_ready)),
+                       cocotb.start_soon(self._event_service(self._bus_events, self._bus_event_ready))]
 
     def stop(self) -> None:
         for t in self._tasks:
@@ -165,8 +173,12 @@ class DriverBus:
         h = ref.Header.of(slot)
         if not h.is_response:
             self.rx_log.append((get_sim_time(unit="ns"), slot, None))
-            self._events.append(slot)
-            self._event_ready.set()
+            if h.is_bus:
+                self._bus_events.append(slot)
+                self._bus_event_ready.set()
+            else:
+                self._events.append(slot)
+                self._event_ready.set()
             return
         key = (h.is_bus, 0 if h.is_bus else h.dev_id)
         waiter = self._waiters.get(key)
@@ -179,12 +191,12 @@ class DriverBus:
             waiter.response = slot
             waiter.event.set()
 
-    async def _event_service(self) -> None:
+    async def _event_service(self, events: deque, ready: Event) -> None:
         while True:
-            while not self._events:
-                self._event_ready.clear()
-                await self._event_ready.wait()
-            slot = self._events.popleft()
+            while not events:
+                ready.clear()
+                await ready.wait()
+            slot = events.popleft()
             if self.event_handler is None:
                 self._error(f"event {msg_name(slot)} arrived with no handler")
                 continue
