@@ -140,6 +140,8 @@ def test_overfull_commit_not_forgiven_by_a_later_pop(sb):
 
 
 def test_overfull_commit_not_forgiven_by_an_event_pop(sb):
+    from pyuvm import ConfigDB
+    ConfigDB().set(None, sb.get_full_name(), "ENGINE_EVENTS", lambda t: [(1, 0)])  # the checker expects it
     fill(sb, 8)
     commit(sb, 100, 120)
     event_pop(sb, 110, 130)  # an event head frees no FIFO slot

@@ -308,14 +308,6 @@ class VmsgBaseTest(uvm_test):
         for bfm in (self.drv_bfm, self.dev_bfm):
             bfm.monitor.reset()
         self.mem.on_reset()
-        # The memory's response delay lines (tb/vmsg/bfm/axi_mem.py) clear their queues, but an
-        # item a line already took out to wait for its due time would still be sent after the
-        # reset (a B or R for a transaction the reset ended): restart those lines.
-        for line in (self.mem.ram.write_if.b_channel, self.mem.ram.read_if.r_channel):
-            task = line.__dict__.get("_task")
-            if task is not None:
-                task.cancel()
-                line._task = cocotb.start_soon(line._run())
         self.cpl.reset()
         for agent in (self.env.drv_agent, self.env.dev_agent):
             agent.seqr.flush()
