@@ -8,7 +8,7 @@ from typing import Callable, Mapping, Optional
 
 from ..proto import Message, ProtocolError
 from ..proto import payloads as p
-from ..proto.constants import GET_DEVICES_ALIGN, HEADER_SIZE, BusId, DevState
+from ..proto.constants import GET_DEVICES_ALIGN, HEADER_SIZE, BusId, DevState, TransportId
 from .bus import VirtioMsgBus
 from .driver import RING_TRANSPORT_FEATURES, VirtioMsgDevice
 from .drivers import DEFAULT_DRIVERS
@@ -37,6 +37,8 @@ class BusDriver:
         self.devices: dict[int, VirtioCore] = {}
         self.errors: list[VirtioError] = []
         self.transports: list[VirtioMsgDevice] = []     # every transport ever created (their errors count)
+        self.stale_config_events = 0                    # EVENT_CONFIG for a device between registrations
+        self.removing: dict[int, VirtioCore] = {}       # devices whose remove path runs
         self.event_log: list[tuple[int, int]] = []     # (dev_num, dev_state) of EVENT_DEVICE
 
     def max_get_devices_window(self) -> int:
@@ -114,14 +116,17 @@ class BusDriver:
         return core
 
     async def unregister_device(self, dev_num: int) -> None:
-        """virtio_msg_unregister: the core's remove path, then forget the device. The device
-        stays registered while its remove path runs (a bus driver finds it in its table until
-        unregister returns), so an event arriving meanwhile reaches it."""
-        core = self.devices.get(dev_num)
+        """virtio_msg_unregister: the core's remove path, then forget the device. While the
+        remove path runs, events for the device still reach its transport (the kernel's bus
+        driver finds it until unregister returns), though it is no longer listed in `devices`."""
+        core = self.devices.pop(dev_num, None)
         if core is not None:
-            await core.remove()
-            if self.devices.get(dev_num) is core:
-                del self.devices[dev_num]
+            self.removing[dev_num] = core
+            try:
+                await core.remove()
+            finally:
+                if self.removing.get(dev_num) is core:
+                    del self.removing[dev_num]
 
     # --- messages from the device side ---------------------------------------------------------
     async def handle_message(self, slot: bytes) -> int:
@@ -140,7 +145,13 @@ class BusDriver:
                 self.errors.append(VirtioError(errno.EINVAL, f"unexpected bus message {msg.name}"))
                 return -errno.EINVAL
             return await self._event_device(msg.payload.dev_num, msg.payload.dev_state)
-        core = self.devices.get(msg.dev_id)
+        core = self.devices.get(msg.dev_id) or self.removing.get(msg.dev_id)
+        if core is None and msg.msg_id == TransportId.EVENT_CONFIG and any(
+                t.dev_id == msg.dev_id for t in self.transports):
+            # A config change of a device between two registrations (removed, or reset and not
+            # probed again yet): nothing to tell; its next probe reads the config anyway.
+            self.stale_config_events += 1
+            return 0
         if core is None:
             self.errors.append(VirtioError(errno.ENODEV, f"{msg.name} for unknown device {msg.dev_id}"))
             return -errno.ENODEV

@@ -348,7 +348,7 @@ class VirtioMsgDevice:
         return vq
 
     def _del_vq(self, vq: SplitVirtqueue) -> None:
-        self.errors += [VirtioError(errno.EIO, f"vq {vq.index}: {why}") for why in vq.errors]  # outlive the queue
+        self.errors += [VirtioError(errno.EIO, f"vq {vq.index}: {why}") for why in getattr(vq, "errors", [])]  # outlive the queue
         vq.delete()
         self.vqs.remove(vq)
 

@@ -109,8 +109,8 @@ class VmsgBaseTest(uvm_test):
         index = int.from_bytes(slot[6:10], "little")
         core = getattr(self, "_bus_driver", None) and self._bus_driver.devices.get(h.dev_id)
         vq = next((v for v in core.transport.vqs if v.index == index), None) if core else None
-        if vq is None:
-            return None  # unknown device or queue: the handler's own error says so
+        if vq is None or not hasattr(vq, "layout") or not hasattr(vq, "mem"):
+            return None  # unknown device or queue (the handler's own error says so), or a ring model without the split layout
         book = self.__dict__.setdefault("used_books", {})
         raw = int.from_bytes(vq.mem.read(vq.layout.used + 2, 2), "little")
         last_raw, total, events = book.get(id(vq), (0, 0, 0))
@@ -160,7 +160,7 @@ class VmsgBaseTest(uvm_test):
             for tr in getattr(src, "transports", []):
                 out += [(f"dev {tr.dev_id} transport", tr, e) for e in tr.errors]
                 for vq in tr.vqs:
-                    out += [(f"dev {tr.dev_id} vq {vq.index}", tr, e) for e in vq.errors]
+                    out += [(f"dev {tr.dev_id} vq {vq.index}", tr, e) for e in getattr(vq, "errors", [])]
         device_bus = getattr(self, "device_bus", None)
         for num, dev in (getattr(device_bus, "devices", None) or {}).items():
             out += [(f"device model {num}", dev, e) for e in getattr(dev, "ring_errors", [])]

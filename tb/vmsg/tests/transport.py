@@ -405,9 +405,9 @@ class EveryErrorFailsTest(TransportTest):
         core = bd.devices[1]
         t = core.transport
         await provoke("EVENT_USED, unknown device", send(self.device_bus.event_used(5, 0)),
-                      "returned -19", "BusDriver: ENODEV")
+                      "BusDriver: ENODEV")
         await provoke("EVENT_USED, unknown queue", send(self.device_bus.event_used(1, 3)),
-                      "returned -22", "dev 1 transport: EINVAL: EVENT_USED for unknown queue 3")
+                      "dev 1 transport: EINVAL: EVENT_USED for unknown queue 3")
         await provoke("EVENT_USED, nothing used", send(self.device_bus.event_used(1, 0)), "more events than publishes")
         bad = bytearray(ms)
         struct.pack_into("<BBHH", bad, 0, 0, 0x42, 1, 6)  # EVENT_USED without its queue index
