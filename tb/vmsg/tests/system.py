@@ -189,7 +189,12 @@ class RandomResetSystemTest(RandomSystemTest):
         await vseq.setup()
         traffic = cocotb.start_soon(vseq.traffic())
         self.tasks.append(traffic)
-        await Timer(random.randint(1_000, 60_000), unit="ns")
+        # The reset comes after a random number (1..20) of 1 us samples that found traffic in
+        # flight, so that it always lands inside the traffic, however short the traffic is.
+        target, seen = random.randint(1, 20), 0
+        while seen < target and not traffic.done():
+            await Timer(1_000, unit="ns")
+            seen += any(self.in_flight().values())
         busy = await self.wait_for_traffic_in_flight()
         self.logger.info("peripheral reset with in flight: %s", ", ".join(k for k, v in busy.items() if v))
         assert any(busy.values()), "the peripheral reset found nothing in flight on either port or the engine"
