@@ -187,6 +187,16 @@ module vmsg_eng_rd #(
   assign m_axi_arprot  = AXI_PROT;
   assign m_axi_arvalid = arvalid_q;
 
+  // ---------------------------------------------------------------------------------------
+  // responses: stage A holds the response with its tracker entry
+  logic [QW-1:0] t_q;
+  logic [15:0]   t_new;
+  logic          t_evidx;
+  logic [AW-1:0] t_addr;
+  assign {t_q, t_new, t_evidx, t_addr} = trk_head[0];
+  assign m_axi_rready = 1'b1;
+  assign r_hs         = m_axi_rvalid && !trk_empty;
+
   // memory timeout: no response for tmo_limit_i cycles while transactions are outstanding
   vmsg_eng_tmo #(.AW(AW)) u_tmo (
     .clk_i, .rst_ni,
@@ -197,16 +207,6 @@ module vmsg_eng_rd #(
     .tmo_o       (tmo_o),
     .tmo_addr_o  (tmo_addr_o)
   );
-
-  // ---------------------------------------------------------------------------------------
-  // responses: stage A holds the response with its tracker entry
-  logic [QW-1:0] t_q;
-  logic [15:0]   t_new;
-  logic          t_evidx;
-  logic [AW-1:0] t_addr;
-  assign {t_q, t_new, t_evidx, t_addr} = trk_head[0];
-  assign m_axi_rready = 1'b1;
-  assign r_hs         = m_axi_rvalid && !trk_empty;
 
   logic          a_v_q, a_ok_q, a_evidx_q;
   logic [QW-1:0] a_q_q;
