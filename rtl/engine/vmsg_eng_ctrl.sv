@@ -4,8 +4,9 @@
 //
 // Register requests: one at a time, registered on entry and decoded into registers; the read
 // data and a queue's write check pass registers too. Writes are answered three cycles after the
-// request (four for queue registers), reads six, except a CTRL write with RESET = 1, which is
-// answered when the queue reset has finished. Bad offsets, misaligned offsets, queue blocks
+// request (four for queue registers, six for a queue reset: by then the queue's flush has reached
+// every slot, so nothing of the queue is issued after the ack; the reset goes on in the
+// background and STATUS.RESETTING tells when it finished), reads six. Bad offsets, misaligned offsets, queue blocks
 // >= NUM_Q, writes to read-only and reads of write-only registers answer err. A read sees the
 // events (counted a cycle late) of the cycle the request arrives in.
 //
@@ -13,6 +14,9 @@
 // one-entry slot (the queue's number, then its acked value and the idx address in a second
 // register), from which the write path takes it; an entry whose queue enters the error state or
 // a reset is dropped.
+//
+// TIMEOUT (global register, reset value MEM_TIMEOUT) is given to the write and read paths, whose
+// timeout pulses reach every queue (a queue takes one when it has a transaction outstanding).
 
 `default_nettype none
 
@@ -24,6 +28,7 @@ module vmsg_eng_ctrl #(
   parameter int unsigned OW             = 6,   // width of per-queue outstanding counters
   parameter int unsigned IDX_BATCH      = 32,  // see vmsg_eng_queue
   parameter int unsigned IDX_HOLD       = 128, // see vmsg_eng_queue
+  parameter int unsigned MEM_TIMEOUT    = 65536, // reset value of TIMEOUT (0: never), < 2^24
   localparam int unsigned QW  = (NUM_Q > 1) ? $clog2(NUM_Q) : 1,
   localparam int unsigned FCW = $clog2(CPL_FIFO_DEPTH + 1)
 ) (
@@ -80,6 +85,12 @@ module vmsg_eng_ctrl #(
   input  wire                      dec_notify_i,
   input  wire                      rerr_i,
   input  wire  [AW-1:0]            rerr_addr_i,
+  // memory timeouts
+  output logic [23:0]              tmo_limit_o,
+  input  wire                      wr_tmo_i,
+  input  wire  [AW-1:0]            wr_tmo_addr_i,
+  input  wire                      rd_tmo_i,
+  input  wire  [AW-1:0]            rd_tmo_addr_i,
   // events
   input  wire  [NUM_Q-1:0]         merged_i,
   input  wire  [NUM_Q-1:0]         evt_pending_i,
@@ -104,6 +115,9 @@ module vmsg_eng_ctrl #(
   // elaboration-time parameter checks
   if (CPL_FIFO_DEPTH < 2 || CPL_FIFO_DEPTH > 128) begin : g_param_err0
     $fatal(1, "vmsg_eng_ctrl: CPL_FIFO_DEPTH must be 2..128");
+  end
+  if (MEM_TIMEOUT >= (1 << 24)) begin : g_param_err1
+    $fatal(1, "vmsg_eng_ctrl: MEM_TIMEOUT must be 0..2^24-1");
   end
 
   // ---------------------------------------------------------------------------------------
@@ -164,14 +178,14 @@ module vmsg_eng_ctrl #(
 
   localparam logic [9:0] G_CAPS = 10'd0, G_ERRQ_LO = 10'd2, G_ERRQ_HI = 10'd3, G_CPL_ID = 10'd4,
                          G_CPL_LEN = 10'd5, G_CPL_PUSH = 10'd6, G_CPL_STATUS = 10'd7,
-                         G_CPL_REJ = 10'd8, G_CPL_BADQ = 10'd9, G_EVT_LO = 10'd10, G_EVT_HI = 10'd11;
+                         G_CPL_REJ = 10'd8, G_CPL_BADQ = 10'd9, G_EVT_LO = 10'd10, G_EVT_HI = 10'd11,
+                         G_TIMEOUT = 10'd12;
 
-  logic        waiting_q;   // a queue reset is in progress
-  logic [QW-1:0] wait_q_q;
   logic        req;
-  assign req = x_req_q && !waiting_q;
+  assign req = x_req_q;
 
   logic [31:0] cpl_id_q, cpl_len_q, cpl_rej_q, cpl_badq_q;
+  logic [23:0] tmo_q;
   logic [31:0] wval_g;
   assign wval_g = rq_wdata_q & rq_wmask_q;
 
@@ -189,8 +203,6 @@ module vmsg_eng_ctrl #(
   logic [AW-1:0]           sd_addr_q;
   logic [QW-1:0]           idx_arb_q;
 
-  logic q_req_ok;
-  assign q_req_ok = req && is_q && aligned && q_ok;
   assign qsel_wr = (req && rq_we_q) ? x_qsel_q : '0;
 
   // CPL_PUSH check
@@ -229,12 +241,10 @@ module vmsg_eng_ctrl #(
       G_CPL_BADQ:   g_rdata = cpl_badq_q;
       G_EVT_LO:     g_rdata = evtq[31:0];
       G_EVT_HI:     g_rdata = evtq[63:32];
+      G_TIMEOUT:    begin g_rdata = 32'(tmo_q); g_wr_err = 1'b0; end
       default:      g_rd_err = 1'b1;
     endcase
   end
-
-  logic start_wait;
-  assign start_wait = q_req_ok && rq_we_q && (ridx == 4'd4) && rq_wdata_q[2] && rq_wmask_q[2];
 
   // reads: the data of the queue block and of the global registers are registered separately,
   // then chosen (the ack follows a cycle later)
@@ -242,6 +252,9 @@ module vmsg_eng_ctrl #(
   logic [31:0] rdata_q;
   logic        rd_pend_q, rd_pend2_q, rd_isq_q, rd_err_q;
   logic        qwr_pend_q;   // a queue register write, answered with the queue's check
+  logic [1:0]  qrst_pend_q;  // a queue reset write, answered two cycles later (never refused)
+  logic        is_rst_wr;
+  assign is_rst_wr = (ridx == 4'd4) && rq_wdata_q[2] && rq_wmask_q[2];
   logic        bad_q_q;      // a stream completion for a queue >= NUM_Q (counted a cycle late)
   logic [31:0] rd_qdata_q, rd_gdata_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -249,6 +262,7 @@ module vmsg_eng_ctrl #(
       rd_pend_q  <= 1'b0;
       rd_pend2_q <= 1'b0;
       qwr_pend_q <= 1'b0;
+      qrst_pend_q <= '0;
       bad_q_q    <= 1'b0;
       rd_isq_q   <= 1'b0;
       rd_err_q   <= 1'b0;
@@ -258,7 +272,8 @@ module vmsg_eng_ctrl #(
       rd_pend_q  <= req && !rq_we_q;
       rd_pend2_q <= rd_pend_q;
       bad_q_q    <= bad_q_i;
-      qwr_pend_q <= req && rq_we_q && !start_wait && (x_qsel_q != '0);
+      qwr_pend_q  <= req && rq_we_q && (x_qsel_q != '0) && !is_rst_wr;
+      qrst_pend_q <= {qrst_pend_q[0], req && rq_we_q && (x_qsel_q != '0) && is_rst_wr};
       if (req && !rq_we_q) begin
         rd_isq_q <= is_q;
         rd_err_q <= !aligned || (is_q ? !q_ok : g_rd_err);
@@ -279,42 +294,33 @@ module vmsg_eng_ctrl #(
       wr_ack_q   <= 1'b0;
       err_q      <= 1'b0;
       rdata_q    <= '0;
-      waiting_q  <= 1'b0;
-      wait_q_q   <= '0;
+      tmo_q      <= 24'(MEM_TIMEOUT);
       cpl_id_q   <= '0;
       cpl_len_q  <= '0;
       cpl_rej_q  <= '0;
       cpl_badq_q <= '0;
     end else begin
       rd_ack_q <= rd_pend2_q;
-      wr_ack_q <= qwr_pend_q;
+      wr_ack_q <= qwr_pend_q || qrst_pend_q[1];
       err_q    <= (rd_pend2_q && rd_err_q) || (qwr_pend_q && |(x_qsel_q & q_wr_err));
       rdata_q  <= '0;
       if (rd_pend2_q && !rd_err_q) rdata_q <= rd_isq_q ? rd_qdata_q : rd_gdata_q;
       if (bad_q_q) cpl_badq_q <= cpl_badq_q + 32'd1;
       if (req && rq_we_q) begin
-        if (start_wait) begin
-          waiting_q <= 1'b1;
-          wait_q_q  <= QW'(rq);
+        wr_ack_q <= 1'b1;
+        if (!aligned) begin
+          err_q <= 1'b1;
+        end else if (is_q) begin
+          // a queue checks the write in this cycle and answers in the next
+          wr_ack_q <= !q_ok;
+          err_q    <= !q_ok;
         end else begin
-          wr_ack_q <= 1'b1;
-          if (!aligned) begin
-            err_q <= 1'b1;
-          end else if (is_q) begin
-            // a queue checks the write in this cycle and answers in the next
-            wr_ack_q <= !q_ok;
-            err_q    <= !q_ok;
-          end else begin
-            err_q <= g_wr_err;
-            if (gidx == G_CPL_ID)  cpl_id_q  <= (cpl_id_q & ~rq_wmask_q) | wval_g;
-            if (gidx == G_CPL_LEN) cpl_len_q <= (cpl_len_q & ~rq_wmask_q) | wval_g;
-            if (push_req && !push_ok) cpl_rej_q <= cpl_rej_q + 32'd1;
-          end
+          err_q <= g_wr_err;
+          if (gidx == G_CPL_ID)  cpl_id_q  <= (cpl_id_q & ~rq_wmask_q) | wval_g;
+          if (gidx == G_CPL_LEN) cpl_len_q <= (cpl_len_q & ~rq_wmask_q) | wval_g;
+          if (gidx == G_TIMEOUT) tmo_q     <= 24'((32'(tmo_q) & ~rq_wmask_q) | wval_g);
+          if (push_req && !push_ok) cpl_rej_q <= cpl_rej_q + 32'd1;
         end
-      end
-      if (waiting_q && q_rst_done_o[wait_q_q]) begin
-        waiting_q <= 1'b0;
-        wr_ack_q  <= 1'b1;
       end
     end
   end
@@ -322,6 +328,7 @@ module vmsg_eng_ctrl #(
   assign s_reg_wr_ack_o = wr_ack_q;
   assign s_reg_err_o    = err_q;
   assign s_reg_rdata_o  = rdata_q;
+  assign tmo_limit_o    = tmo_q;
 
   // ---------------------------------------------------------------------------------------
   // queues
@@ -362,6 +369,10 @@ module vmsg_eng_ctrl #(
       .dec_notify_i  (dec_notify_i),
       .rerr_i        (rerr_i && r_i[q]),
       .rerr_addr_i   (rerr_addr_i),
+      .wr_tmo_i      (wr_tmo_i),
+      .wr_tmo_addr_i (wr_tmo_addr_i),
+      .rd_tmo_i      (rd_tmo_i),
+      .rd_tmo_addr_i (rd_tmo_addr_i),
       .merged_i      (merged_i[q]),
       .evidx_o       (q_evidx_o[q]),
       .err_o         (q_err[q]),
@@ -450,7 +461,7 @@ module vmsg_eng_ctrl #(
     else         sva_en_q <= 1'b1;
   end
   a_req_idle: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    s_reg_req_i |-> !rq_req_q && !x_req_q && !waiting_q)
+    s_reg_req_i |-> !rq_req_q && !x_req_q)
     else $error("vmsg_eng_ctrl: register request before the previous one was answered");
   a_idx_take: assert property (@(posedge clk_i) disable iff (!sva_en_q) idx_take_i |-> idx_valid_o)
     else $error("vmsg_eng_ctrl: used->idx write taken from an empty slot");

@@ -67,6 +67,12 @@ module vmsg_eng_queue #(
   input  wire           dec_notify_i,  // ... notify
   input  wire           rerr_i,        // the read failed
   input  wire  [AW-1:0] rerr_addr_i,
+  // memory timeouts (pulses): no B / no R response for the configured number of cycles while
+  // writes / reads were outstanding; every queue with a write / read outstanding takes it
+  input  wire           wr_tmo_i,
+  input  wire  [AW-1:0] wr_tmo_addr_i,  // address of the oldest unanswered write
+  input  wire           rd_tmo_i,
+  input  wire  [AW-1:0] rd_tmo_addr_i,  // address of the oldest unanswered read
   // events
   input  wire           merged_i,      // a notification merged into the pending bit
   // state
@@ -112,19 +118,20 @@ module vmsg_eng_queue #(
   logic [AW-1:0] used_q, avail_q, err_addr_q;
   logic          used_bad_hi_q, avail_bad_hi_q;
   logic          en_q, evidx_q;
+  logic          en_next_q;               // ENABLE written while resetting: taken when it ends
   logic [4:0]    size_log2_q;
   logic [15:0]   dev_id_q, vq_q;
   // state
   logic [15:0]   acc_q, ld_q, acked_q, pub_q, vis_q, old_q;
   logic          idx_busy_q, rd_req_q, err_q, resetting_q;
-  logic [1:0]    err_kind_q;
+  logic [2:0]    err_kind_q;
   logic [7:0]    hold_q;
   logic [OW-1:0] wr_out_q, rd_out_q;
   logic          want_q;                  // idx request, computed a cycle ahead
   logic          flush_q, busy_q;         // copies of flush_o and busy (a cycle late)
   logic          cpl_ok_q, drop_q;        // a completion would be accepted / dropped
   logic          err_cap_q;               // the error kind and address to take next cycle
-  logic [1:0]    err_kind_cap_q;
+  logic [2:0]    err_kind_cap_q;
   logic [AW-1:0] err_addr_cap_q;
   logic [15:0]   szmask_q;                // ring size - 1
   // registered events (applied one cycle later)
@@ -140,7 +147,7 @@ module vmsg_eng_queue #(
     unique case (reg_idx_i)
       R_USED_LO:  old_reg = 32'(used_q[LOW-1:0]);
       R_AVAIL_LO: old_reg = 32'(avail_q[LOW-1:0]);
-      R_CTRL:     old_reg = {19'd0, size_log2_q, 6'd0, evidx_q, en_q};
+      R_CTRL:     old_reg = {19'd0, size_log2_q, 6'd0, evidx_q, en_q || en_next_q};
       R_DEV:      old_reg = {vq_q, dev_id_q};
       default:    old_reg = hi_word(reg_idx_i == R_USED_HI ? used_q : avail_q);
     endcase
@@ -166,8 +173,11 @@ module vmsg_eng_queue #(
   logic busy;
   assign busy = (acc_q != vis_q) || outstanding || rd_req_q;
 
+  // While the queue is being reset the configuration is free: the flush uses none of it (nothing
+  // new is issued, the decisions of the reads still outstanding are dropped) and the ring state
+  // starts again from 0 when the reset ends.
   logic cfg_locked;  // addresses, size and EVENT_IDX may not change
-  assign cfg_locked = en_q || busy_q;
+  assign cfg_locked = (en_q || busy_q) && !resetting_q;
 
   // CTRL fields as written (merged with the current ones under the mask), without the generic
   // read-back mux: the check below depends on them
@@ -195,7 +205,7 @@ module vmsg_eng_queue #(
       R_CTRL: begin
         if (!w_reset) begin
           if (cfg_locked && ctrl_cfg_change) wr_err = 1'b1;
-          else if (ctrl_enabling && (err_q || new_cfg_bad)) wr_err = 1'b1;
+          else if (ctrl_enabling && ((err_q && !resetting_q) || new_cfg_bad)) wr_err = 1'b1;
         end
       end
       R_DEV:   wr_err = 1'b0;
@@ -290,20 +300,28 @@ module vmsg_eng_queue #(
   assign rst_done_o = finish_reset;
 
   // errors of this cycle (first one wins the kind and address)
-  logic       b_err, any_err;
-  logic [1:0] err_kind_new;
+  logic       b_err, tmo_wr, tmo_rd, any_err;
+  logic [2:0] err_kind_new;
   logic [AW-1:0] err_addr_new;
   assign b_err = b_i && !b_ok_i;
-  assign any_err = !resetting_q && (b_err || rerr_i || wr_enable_bad);
+  assign tmo_wr  = wr_tmo_i && ((wr_out_q != '0) || iss_ev_q);
+  assign tmo_rd  = rd_tmo_i && ((rd_out_q != '0) || ar_ev_q);
+  assign any_err = !resetting_q && (b_err || rerr_i || wr_enable_bad || tmo_wr || tmo_rd);
   always_comb begin
     if (b_err) begin
-      err_kind_new = 2'd1;
+      err_kind_new = 3'd1;
       err_addr_new = b_addr_i;
     end else if (rerr_i) begin
-      err_kind_new = 2'd2;
+      err_kind_new = 3'd2;
       err_addr_new = rerr_addr_i;
+    end else if (tmo_wr) begin
+      err_kind_new = 3'd4;
+      err_addr_new = wr_tmo_addr_i;
+    end else if (tmo_rd) begin
+      err_kind_new = 3'd4;
+      err_addr_new = rd_tmo_addr_i;
     end else begin
-      err_kind_new = 2'd3;
+      err_kind_new = 3'd3;
       err_addr_new = '0;
     end
   end
@@ -315,6 +333,7 @@ module vmsg_eng_queue #(
       used_bad_hi_q  <= 1'b0;
       avail_bad_hi_q <= 1'b0;
       en_q           <= 1'b0;
+      en_next_q      <= 1'b0;
       evidx_q        <= 1'b0;
       size_log2_q    <= '0;
       dev_id_q       <= '0;
@@ -338,9 +357,13 @@ module vmsg_eng_queue #(
           end
           R_CTRL: begin
             if (!wx_wreset_q) begin
-              en_q        <= wx_val_q[0];
+              // (while resetting, ENABLE is taken when the reset ends)
+              if (resetting_q) en_next_q <= wx_val_q[0];
+              else             en_q      <= wx_val_q[0];
               evidx_q     <= wx_val_q[1];
               size_log2_q <= wx_val_q[12:8];
+            end else begin
+              en_next_q <= 1'b0;
             end
           end
           R_DEV: begin
@@ -354,7 +377,16 @@ module vmsg_eng_queue #(
         evidx_q     <= wx_val_q[1];
         size_log2_q <= wx_val_q[12:8];
       end
-      if (start_reset) en_q <= 1'b0;
+      if (start_reset) begin
+        en_q      <= 1'b0;
+        en_next_q <= 1'b0;
+      end
+      if (finish_reset) begin
+        // (a CTRL write executed in this very cycle counts: ENABLE as written, or 0 for RESET)
+        if (wx_ok_q && wx_idx_q == R_CTRL) en_q <= !wx_wreset_q && wx_val_q[0];
+        else                               en_q <= en_next_q;
+        en_next_q <= 1'b0;
+      end
     end
   end
 
@@ -478,13 +510,13 @@ module vmsg_eng_queue #(
   // The counting events are registered first, so that the 32-bit adders start from registers
   // (the register read path takes its snapshot late enough to see an event of the cycle the
   // request arrives in).
-  logic [1:0] err_inc;
-  assign err_inc = 2'(b_err) + 2'(rerr_i) + 2'(wr_enable_bad);
+  logic [2:0] err_inc;
+  assign err_inc = 3'(b_err) + 3'(rerr_i) + 3'(wr_enable_bad) + 3'(tmo_wr) + 3'(tmo_rd);
   logic [15:0] drop_reset;
   assign drop_reset = finish_reset ? inflight : 16'd0;
 
   logic        ev_cpl_q, ev_drop_q, ev_notify_q, ev_suppr_q, ev_merged_q;
-  logic [1:0]  ev_err_q;
+  logic [2:0]  ev_err_q;
   logic [15:0] ev_drop_reset_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -532,9 +564,9 @@ module vmsg_eng_queue #(
       R_USED_HI:  rdata = hi_word(used_q);
       R_AVAIL_LO: rdata = 32'(avail_q[LOW-1:0]);
       R_AVAIL_HI: rdata = hi_word(avail_q);
-      R_CTRL:     rdata = {19'd0, size_log2_q, 6'd0, evidx_q, en_q};
+      R_CTRL:     rdata = {19'd0, size_log2_q, 6'd0, evidx_q, en_q || en_next_q};
       R_DEV:      rdata = {vq_q, dev_id_q};
-      R_STATUS:   rdata = {12'd0, err_kind_q, busy_q, err_q, vis_q};
+      R_STATUS:   rdata = {10'd0, resetting_q, err_kind_q, busy_q || resetting_q, err_q, vis_q};
       R_ERR_LO:   rdata = 32'(err_addr_q[LOW-1:0]);
       R_ERR_HI:   rdata = hi_word(err_addr_q);
       R_CPL:      rdata = cnt_cpl_q;

@@ -23,10 +23,17 @@ module vmsg_eng_rd #(
   parameter int unsigned DW             = 64,  // AXI data width
   parameter int unsigned IDW            = 4,   // AXI ID width
   parameter int unsigned RD_OUTSTANDING = 8,   // read transactions in flight, power of two
+  parameter logic [31:0] AXI_ID      = '0,      // AxID of every transaction (< 2^IDW)
+  parameter logic [3:0]  AXI_CACHE   = 4'b0010, // AxCACHE
+  parameter logic [2:0]  AXI_PROT    = 3'b000,  // AxPROT
   localparam int unsigned QW = (NUM_Q > 1) ? $clog2(NUM_Q) : 1
 ) (
   input  wire                      clk_i,
   input  wire                      rst_ni,
+  // memory timeout (see vmsg_eng_tmo)
+  input  wire  [23:0]              tmo_limit_i,
+  output logic                     tmo_o,
+  output logic [AW-1:0]            tmo_addr_o,
   // queue state
   input  wire  [NUM_Q-1:0]         q_rd_req_i,     // decision read wanted
   input  wire  [NUM_Q-1:0]         q_evidx_i,
@@ -170,14 +177,14 @@ module vmsg_eng_rd #(
     end
   end
 
-  assign m_axi_arid    = '0;
+  assign m_axi_arid    = IDW'(AXI_ID);
   assign m_axi_araddr  = araddr_q;
   assign m_axi_arlen   = 8'd0;
   assign m_axi_arsize  = 3'd1;       // 2 bytes
   assign m_axi_arburst = 2'b01;
   assign m_axi_arlock  = 1'b0;
-  assign m_axi_arcache = 4'b0010;
-  assign m_axi_arprot  = 3'b000;
+  assign m_axi_arcache = AXI_CACHE;
+  assign m_axi_arprot  = AXI_PROT;
   assign m_axi_arvalid = arvalid_q;
 
   // ---------------------------------------------------------------------------------------
@@ -189,6 +196,17 @@ module vmsg_eng_rd #(
   assign {t_q, t_new, t_evidx, t_addr} = trk_head[0];
   assign m_axi_rready = 1'b1;
   assign r_hs         = m_axi_rvalid && !trk_empty;
+
+  // memory timeout: no response for tmo_limit_i cycles while transactions are outstanding
+  vmsg_eng_tmo #(.AW(AW)) u_tmo (
+    .clk_i, .rst_ni,
+    .limit_i     (tmo_limit_i),
+    .busy_i      (!trk_empty),
+    .resp_i      (r_hs),
+    .head_addr_i (t_addr),
+    .tmo_o       (tmo_o),
+    .tmo_addr_o  (tmo_addr_o)
+  );
 
   logic          a_v_q, a_ok_q, a_evidx_q;
   logic [QW-1:0] a_q_q;

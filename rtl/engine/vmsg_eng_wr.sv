@@ -26,6 +26,9 @@ module vmsg_eng_wr #(
   parameter int unsigned DW             = 64,   // AXI data width, 32..1024
   parameter int unsigned IDW            = 4,    // AXI ID width
   parameter int unsigned WR_OUTSTANDING = 32,   // write transactions in flight, power of two
+  parameter logic [31:0] AXI_ID      = '0,      // AxID of every transaction (< 2^IDW)
+  parameter logic [3:0]  AXI_CACHE   = 4'b0010, // AxCACHE
+  parameter logic [2:0]  AXI_PROT    = 3'b000,  // AxPROT
   parameter int unsigned ELEM_DEPTH     = 64,   // element FIFO depth (for the count width)
   localparam int unsigned QW    = (NUM_Q > 1) ? $clog2(NUM_Q) : 1,
   localparam int unsigned LANES = DW / 32,                 // 32-bit words per beat
@@ -35,6 +38,10 @@ module vmsg_eng_wr #(
 ) (
   input  wire                      clk_i,
   input  wire                      rst_ni,
+  // memory timeout (see vmsg_eng_tmo)
+  input  wire  [23:0]              tmo_limit_i,
+  output logic                     tmo_o,
+  output logic [AW-1:0]            tmo_addr_o,
   // used->idx write request
   input  wire                      idx_valid_i,
   input  wire  [QW-1:0]            idx_q_i,
@@ -95,6 +102,9 @@ module vmsg_eng_wr #(
   localparam int unsigned TW  = 1 + QW + 16 + 1 + AW;   // tracker entry
 
   // elaboration-time parameter checks
+  if (IDW < 32 && (64'(AXI_ID) >> IDW) != 64'd0) begin : g_param_err_id
+    $fatal(1, "vmsg_eng: AXI_ID does not fit into the AXI ID width");
+  end
   if (DW < 32 || DW > 1024 || (DW & (DW - 1)) != 0) begin : g_param_err0
     $fatal(1, "vmsg_eng_wr: DW must be 32..1024, a power of two");
   end
@@ -274,15 +284,26 @@ module vmsg_eng_wr #(
     end
   end
 
-  assign m_axi_awid    = '0;
+  assign m_axi_awid    = IDW'(AXI_ID);
   assign m_axi_awaddr  = awaddr_q;
   assign m_axi_awlen   = awlen_q;
   assign m_axi_awsize  = awsize_q;
   assign m_axi_awburst = 2'b01;     // INCR
   assign m_axi_awlock  = 1'b0;
-  assign m_axi_awcache = 4'b0010;   // normal, non-cacheable, non-bufferable: B means visible
-  assign m_axi_awprot  = 3'b000;
+  assign m_axi_awcache = AXI_CACHE;  // default 0010: normal, non-cacheable, non-bufferable
+  assign m_axi_awprot  = AXI_PROT;
   assign m_axi_awvalid = awvalid_q;
+
+  // memory timeout: no response for tmo_limit_i cycles while transactions are outstanding
+  vmsg_eng_tmo #(.AW(AW)) u_tmo (
+    .clk_i, .rst_ni,
+    .limit_i     (tmo_limit_i),
+    .busy_i      (!trk_empty),
+    .resp_i      (trk_pop),
+    .head_addr_i (trk_head[0][AW-1:0]),
+    .tmo_o       (tmo_o),
+    .tmo_addr_o  (tmo_addr_o)
+  );
 
   // ---------------------------------------------------------------------------------------
   // B responses (in order), registered with their tracker entry

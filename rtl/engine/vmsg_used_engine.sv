@@ -16,7 +16,11 @@ module vmsg_used_engine #(
   parameter int unsigned NUM_Q           = 4,    // queues, 1..64
   parameter int unsigned AXI_DATA_W      = 64,   // AXI data width: 32, 64, 128 (..1024)
   parameter int unsigned AXI_ADDR_W      = 32,   // AXI address width, 32..64
-  parameter int unsigned AXI_ID_W        = 4,    // AXI ID width (the engine uses ID 0 only)
+  parameter int unsigned AXI_ID_W        = 4,    // AXI ID width
+  parameter logic [31:0] AXI_ID          = '0,   // AWID / ARID of every transaction (< 2^AXI_ID_W)
+  parameter logic [3:0]  AXI_CACHE       = 4'b0010, // AWCACHE / ARCACHE: normal, non-cacheable, non-bufferable
+  parameter logic [2:0]  AXI_PROT        = 3'b000,  // AWPROT / ARPROT: unprivileged, secure, data
+  parameter int unsigned MEM_TIMEOUT     = 65536, // reset value of TIMEOUT: cycles without a B / R response, 0 = never, < 2^24
   parameter int unsigned CPL_FIFO_DEPTH  = 8,    // firmware completion FIFO entries, power of two, 2..128
   parameter int unsigned ELEM_FIFO_DEPTH = 64,   // element FIFO entries (id, len); bounds the burst length, power of two
   parameter int unsigned DESC_FIFO_DEPTH = 16,   // closed burst descriptors waiting for the write channel, power of two
@@ -118,6 +122,12 @@ module vmsg_used_engine #(
   if (AXI_ID_W < 1 || AXI_ID_W > 32) begin : g_param_err3
     $fatal(1, "vmsg_used_engine: AXI_ID_W must be 1..32");
   end
+  if (AXI_ID_W < 32 && (64'(AXI_ID) >> AXI_ID_W) != 64'd0) begin : g_param_err7
+    $fatal(1, "vmsg_used_engine: AXI_ID must fit into AXI_ID_W bits");
+  end
+  if (MEM_TIMEOUT >= (1 << 24)) begin : g_param_err8
+    $fatal(1, "vmsg_used_engine: MEM_TIMEOUT must be 0..2^24-1");
+  end
   if (!pow2(CPL_FIFO_DEPTH) || !pow2(ELEM_FIFO_DEPTH) || !pow2(DESC_FIFO_DEPTH) || !pow2(WR_OUTSTANDING) || !pow2(RD_OUTSTANDING)
       || !pow2(META_FIFO_DEPTH)) begin : g_param_err4
     $fatal(1, "vmsg_used_engine: FIFO depths and outstanding limits must be powers of two");
@@ -198,10 +208,14 @@ module vmsg_used_engine #(
   logic [QW-1:0] ar_q, r_q;
   logic [15:0]   dec_new;
   logic [AW-1:0] rerr_addr;
+  // memory timeouts
+  logic [23:0]   tmo_limit;
+  logic          wr_tmo, rd_tmo;
+  logic [AW-1:0] wr_tmo_addr, rd_tmo_addr;
 
   vmsg_eng_ctrl #(
     .NUM_Q(NUM_Q), .AW(AW), .DW(DW), .CPL_FIFO_DEPTH(CPL_FIFO_DEPTH), .OW(OW),
-    .IDX_BATCH(IDX_BATCH), .IDX_HOLD(IDX_HOLD)
+    .IDX_BATCH(IDX_BATCH), .IDX_HOLD(IDX_HOLD), .MEM_TIMEOUT(MEM_TIMEOUT)
   ) u_ctrl (
     .clk_i, .rst_ni,
     .s_reg_req_i, .s_reg_addr_i, .s_reg_we_i, .s_reg_wdata_i, .s_reg_wmask_i,
@@ -220,6 +234,8 @@ module vmsg_used_engine #(
     .ar_take_i (ar_take), .ar_q_i (ar_q), .r_i (r),
     .dec_i (dec), .dec_new_i (dec_new), .dec_notify_i (dec_notify),
     .rerr_i (rerr), .rerr_addr_i (rerr_addr),
+    .tmo_limit_o (tmo_limit), .wr_tmo_i (wr_tmo), .wr_tmo_addr_i (wr_tmo_addr),
+    .rd_tmo_i (rd_tmo), .rd_tmo_addr_i (rd_tmo_addr),
     .merged_i (merged), .evt_pending_i (evt_pending),
     .q_evidx_o (q_evidx), .q_flush_o (q_flush), .q_resetting_o (q_resetting),
     .q_rst_done_o (q_rst_done), .q_used_o (q_used), .q_avail_o (q_avail),
@@ -276,9 +292,10 @@ module vmsg_used_engine #(
 
   vmsg_eng_wr #(
     .NUM_Q(NUM_Q), .AW(AW), .DW(DW), .IDW(AXI_ID_W), .WR_OUTSTANDING(WR_OUTSTANDING),
-    .ELEM_DEPTH(ELEM_FIFO_DEPTH)
+    .ELEM_DEPTH(ELEM_FIFO_DEPTH), .AXI_ID(AXI_ID), .AXI_CACHE(AXI_CACHE), .AXI_PROT(AXI_PROT)
   ) u_wr (
     .clk_i, .rst_ni,
+    .tmo_limit_i (tmo_limit), .tmo_o (wr_tmo), .tmo_addr_o (wr_tmo_addr),
     .idx_valid_i (idx_valid), .idx_q_i (idx_q), .idx_val_i (idx_val), .idx_addr_i (idx_addr),
     .idx_take_o (idx_take),
     .d_valid_i (d_valid), .d_q_i (d_q), .d_addr_i (d_addr), .d_words_i (d_words),
@@ -296,9 +313,11 @@ module vmsg_used_engine #(
   );
 
   vmsg_eng_rd #(
-    .NUM_Q(NUM_Q), .AW(AW), .DW(DW), .IDW(AXI_ID_W), .RD_OUTSTANDING(RD_OUTSTANDING)
+    .NUM_Q(NUM_Q), .AW(AW), .DW(DW), .IDW(AXI_ID_W), .RD_OUTSTANDING(RD_OUTSTANDING),
+    .AXI_ID(AXI_ID), .AXI_CACHE(AXI_CACHE), .AXI_PROT(AXI_PROT)
   ) u_rd (
     .clk_i, .rst_ni,
+    .tmo_limit_i (tmo_limit), .tmo_o (rd_tmo), .tmo_addr_o (rd_tmo_addr),
     .q_rd_req_i (q_rd_req), .q_evidx_i (q_evidx), .q_flush_i (q_flush), .q_resetting_i (q_resetting),
     .q_avail_i (q_avail), .q_size_log2_i (q_size_log2), .q_vis_i (q_vis), .q_old_i (q_old),
     .ar_take_o (ar_take), .ar_q_o (ar_q), .r_o (r), .r_q_o (r_q),

@@ -5,7 +5,8 @@ One pytest item per (cocotb test, HDL configuration). The engine is built from r
   q4_w64      NUM_Q 4,  64-bit data, 32-bit addresses (the default shape): every test
   q1_w32      NUM_Q 1,  32-bit data: single-queue tests
   q64_w128    NUM_Q 64, 128-bit data, 64-bit addresses: register map, many queues, big rings
-  q5_w64      NUM_Q 5 (not a power of two): stream completions for queues >= NUM_Q
+  q5_w64      NUM_Q 5 (not a power of two): stream completions for queues >= NUM_Q; built with
+              AXI_ID 5, AXI_CACHE 0011, AXI_PROT 010 (the monitor checks them)
 Each run gets build/sim/engine-<test>-<label>/ (sim.log, results.xml).
 """
 
@@ -22,7 +23,9 @@ CONFIGS = {
     "q4_w64": {"NUM_Q": 4, "AXI_DATA_W": 64, "AXI_ADDR_W": 32},
     "q1_w32": {"NUM_Q": 1, "AXI_DATA_W": 32, "AXI_ADDR_W": 32},
     "q64_w128": {"NUM_Q": 64, "AXI_DATA_W": 128, "AXI_ADDR_W": 64},
-    "q5_w64": {"NUM_Q": 5, "AXI_DATA_W": 64, "AXI_ADDR_W": 32},
+    # (also non-default AXI attributes: the monitor checks every transaction against them)
+    "q5_w64": {"NUM_Q": 5, "AXI_DATA_W": 64, "AXI_ADDR_W": 32, "AXI_ID": 5, "AXI_CACHE": 0b0011,
+               "AXI_PROT": 0b010},
 }
 
 # test -> configurations it runs on
@@ -47,6 +50,8 @@ TESTS = {
     "test_merge_rule": ["q4_w64", "q1_w32"],
     "test_idx_hold": ["q4_w64"],
     "test_reset_mem_faults": ["q4_w64", "q1_w32"],
+    "test_reset_nonblocking": ["q4_w64", "q1_w32"],
+    "test_mem_timeout": ["q4_w64"],
 }
 
 

@@ -44,7 +44,8 @@ from cocotb.utils import get_sim_time
 from vmsg.ref import NotifyOracle, UsedRingModel
 
 OKAY, EXOKAY, SLVERR, DECERR = 0, 1, 2, 3
-# documented attributes of every engine transaction (docs/engine.md)
+# documented defaults of the attributes of every engine transaction (docs/engine.md: the
+# parameters AXI_ID, AXI_CACHE, AXI_PROT)
 AXI_ID, AXI_CACHE, AXI_PROT, AXI_INCR = 0, 0b0010, 0b000, 1
 
 
@@ -58,6 +59,7 @@ class WatchedQueue:
     model: UsedRingModel
     oracle: NotifyOracle
     loose: bool = False
+    late: list = field(default_factory=list)  # ("AW"/"AR", addr) presented at the reset: may still go
     wr_next: int = 0          # unwrapped word position the next element burst must start at
     acked_words: int = 0      # words [0, acked_words) written with B OKAY
     failed_word: int | None = None  # first word of the first failed element write
@@ -143,7 +145,11 @@ class _Txn:
 
 
 class EngineAxiMonitor:
-    def __init__(self, dut, clk, mem, prefix: str = "m_axi", log=None):
+    def __init__(self, dut, clk, mem, prefix: str = "m_axi", log=None, axi_id: int = AXI_ID,
+                 axi_cache: int = AXI_CACHE, axi_prot: int = AXI_PROT):
+        """axi_id / axi_cache / axi_prot: the values the engine was built with (its parameters
+        AXI_ID, AXI_CACHE, AXI_PROT; the defaults are the documented defaults)."""
+        self.attrs = {"ID": axi_id, "CACHE": axi_cache, "PROT": axi_prot}
         self.clk = clk
         self.mem = mem
         self.log = log or dut._log
@@ -178,9 +184,14 @@ class EngineAxiMonitor:
         return wq
 
     def close(self, q: int) -> WatchedQueue:
-        """The queue was reset (its reset write was acknowledged): no more traffic for it."""
+        """The queue was reset (its reset write was acknowledged): no new transaction for it
+        (responses of those already issued may still come, and an AW / AR already presented at
+        this moment, waiting for its ready, may still be taken)."""
         wq = self.queues.pop(q)
         wq.closed = True
+        for ch in ("aw", "ar"):
+            if self._v(f"{ch}valid"):
+                wq.late.append((ch.upper(), self._v(f"{ch}addr")))
         self.closed.append(wq)
         return wq
 
@@ -237,9 +248,11 @@ class EngineAxiMonitor:
                 self._on_w(self._v("wdata"), self._v("wstrb"), self._v("wlast"), now)
 
     def _check_attrs(self, ch: str, addr: int, id_: int, cache: int, prot: int, lock: int, burst: int) -> None:
-        """docs/engine.md, Write path / Read path: every transaction uses ID 0, AxCACHE 0010
-        (normal, non-cacheable, non-bufferable), AxPROT 000, AxLOCK 0 (normal), AxBURST INCR."""
-        for name, got, exp in (("ID", id_, AXI_ID), ("CACHE", cache, AXI_CACHE), ("PROT", prot, AXI_PROT),
+        """docs/engine.md, Write path / Read path: every transaction uses the configured AXI ID,
+        AxCACHE and AxPROT (by default ID 0, AxCACHE 0010: normal, non-cacheable,
+        non-bufferable, AxPROT 000), AxLOCK 0 (normal), AxBURST INCR."""
+        a = self.attrs
+        for name, got, exp in (("ID", id_, a["ID"]), ("CACHE", cache, a["CACHE"]), ("PROT", prot, a["PROT"]),
                                ("LOCK", lock, 0), ("BURST", burst, AXI_INCR)):
             if got != exp:
                 self.error(f"{ch} {addr:#x}: {ch}{name} {got:#x}, the engine documents {exp:#x}")
@@ -293,7 +306,10 @@ class EngineAxiMonitor:
             self.error(f"AW {t.addr:#x}: write outside every ring")
             return
         if wq.closed:
-            self.error(f"AW {t.addr:#x}: write for queue {wq.q} after its reset")
+            if ("AW", t.addr) in wq.late:
+                wq.late.remove(("AW", t.addr))
+            else:
+                self.error(f"AW {t.addr:#x}: write for queue {wq.q} after its reset")
         if kind == "idx":
             if t.size != 1 or t.length != 1:
                 self.error(f"idx write {t.addr:#x}: size {t.size} len {t.length}, expected one 2-byte beat")
@@ -436,7 +452,10 @@ class EngineAxiMonitor:
             self.error(f"AR {addr:#x}: read of neither avail->flags nor used_event of a queue")
         else:
             if wq.closed:
-                self.error(f"AR {addr:#x}: read for queue {wq.q} after its reset")
+                if ("AR", addr) in wq.late:
+                    wq.late.remove(("AR", addr))
+                else:
+                    self.error(f"AR {addr:#x}: read for queue {wq.q} after its reset")
             # one decision read per idx write that got OKAY, in order, after that B
             if not wq.vis_fifo:
                 self.error(f"q{wq.q}: decision read without an idx write whose B it follows")

@@ -27,16 +27,18 @@ CLK_NS = 10
 # ENG block: global registers
 CAPS, ERRQ_LO, ERRQ_HI = 0x000, 0x008, 0x00C
 CPL_ID, CPL_LEN, CPL_PUSH, CPL_STATUS, CPL_REJECTED = 0x010, 0x014, 0x018, 0x01C, 0x020
-CPL_BAD_QUEUE, EVT_PENDING_LO, EVT_PENDING_HI = 0x024, 0x028, 0x02C
+CPL_BAD_QUEUE, EVT_PENDING_LO, EVT_PENDING_HI, TIMEOUT = 0x024, 0x028, 0x02C, 0x030
 # per-queue block at 0x1000 + 0x40 * q
 Q_BASE, Q_STRIDE = 0x1000, 0x40
 USED_LO, USED_HI, AVAIL_LO, AVAIL_HI, CTRL, DEV, STATUS = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18
 ERR_ADDR_LO, ERR_ADDR_HI, CPL_CNT, IDX_WR_CNT, NOTIFY_CNT = 0x1C, 0x20, 0x24, 0x28, 0x2C
 SUPPRESS_CNT, ERR_CNT, DROP_CNT, MERGED_CNT = 0x30, 0x34, 0x38, 0x3C
 CTRL_ENABLE, CTRL_EVENT_IDX, CTRL_RESET = 1, 2, 4
-ST_ERROR, ST_BUSY = 1 << 16, 1 << 17
+ST_ERROR, ST_BUSY, ST_RESETTING = 1 << 16, 1 << 17, 1 << 21
+ST_ERR_KIND_SHIFT, ST_ERR_KIND_MASK = 18, 0x7
 
-ERR_KIND_WRITE, ERR_KIND_READ, ERR_KIND_CONFIG = 1, 2, 3
+ERR_KIND_WRITE, ERR_KIND_READ, ERR_KIND_CONFIG, ERR_KIND_TIMEOUT = 1, 2, 3, 4
+MEM_TIMEOUT_DEFAULT = 65536  # docs/engine.md: reset value of TIMEOUT
 
 
 def qreg(q: int, off: int) -> int:
@@ -74,7 +76,10 @@ class EngineEnv:
         dut.rst_ni.value = 0
         self.mem = AxiMem(dut, dut.clk_i, dut.rst_ni, size=self.mem_size, clk_period_ns=CLK_NS,
                           wr_latency=self.wr_latency, rd_latency=self.rd_latency, seed=self.seed)
-        self.mon = EngineAxiMonitor(dut, dut.clk_i, self.mem)
+        p = hdl_params()
+        self.mon = EngineAxiMonitor(dut, dut.clk_i, self.mem, axi_id=int(p.get("AXI_ID", 0)),
+                                    axi_cache=int(p.get("AXI_CACHE", 0b0010)),
+                                    axi_prot=int(p.get("AXI_PROT", 0)))
         self.regs = EngRegPort(dut, dut.clk_i)
         self.cpl = CplSource(dut, dut.clk_i, idle_prob=self.cpl_idle, seed=self.seed + 1)
         self.cpl.on_accept = self._on_stream_accept
@@ -132,17 +137,31 @@ class EngineEnv:
         v = await self.regs.read(qreg(q, CTRL))
         await self.regs.write(qreg(q, CTRL), v & ~CTRL_ENABLE)
 
-    async def reset_queue(self, q: int) -> int:
-        """Queue reset; returns cycles until its ack. The monitor closes the queue at the ack."""
+    async def reset_queue(self, q: int, wait: bool = True, timeout_cycles: int = 200000) -> int:
+        """Queue reset: the RESET write (acknowledged at once), then, with `wait`, STATUS read
+        until RESETTING is 0. Returns the cycles from the write until RESETTING read 0 (with
+        `wait`) or until the write's ack. The monitor closes the queue at the write's ack: no
+        new transaction of the queue may follow it."""
+        t0 = self.now()
         cycles = await self.regs.write(qreg(q, CTRL), CTRL_RESET)
+        assert cycles <= 8, f"q{q}: RESET write acknowledged after {cycles} cycles"
+        self._close(q)
+        if wait:
+            while await self.regs.read(qreg(q, STATUS)) & ST_RESETTING:
+                assert self.now() - t0 < timeout_cycles * CLK_NS, f"q{q}: reset not finished"
+            cycles = round((self.now() - t0) / CLK_NS)
+        return cycles
+
+    def _close(self, q: int) -> None:
         if q in self.mon.queues:
             wq = self.mon.close(q)
-            # after the ack only an event already presented on evt_* may still come for it
+            # after the ack an event already presented on evt_* may still come for it, and one
+            # whose pending bit was set and is presented before the reset finished (the reset
+            # clears the bit only then; docs/engine.md, Disable and reset)
             d = self.dut
             presented = bool(int(d.evt_valid_o.value)) and \
                 self.q_of_dev.get((int(d.evt_dev_id_o.value), int(d.evt_vq_o.value))) == q
-            wq.after_close = int(presented)
-        return cycles
+            wq.after_close = int(presented) + 1
 
     async def reset_engine(self, cycles: int = 5) -> dict:
         """rst_ni low for `cycles` cycles at this moment (asynchronous reset): the memory drops

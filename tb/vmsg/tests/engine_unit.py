@@ -18,7 +18,8 @@ from vmsg.tests.engine_env import (
     CTRL_ENABLE, CTRL_EVENT_IDX, CTRL_RESET, DEV, DROP_CNT, ERR_ADDR_HI, ERR_ADDR_LO, ERR_CNT,
     ERR_KIND_CONFIG, ERR_KIND_READ, ERR_KIND_WRITE, ERRQ_HI, ERRQ_LO, EVT_PENDING_LO, IDX_WR_CNT,
     MERGED_CNT, NOTIFY_CNT, ST_BUSY, ST_ERROR, STATUS, SUPPRESS_CNT, USED_HI, USED_LO, AVAIL_HI,
-    AVAIL_LO, CLK_NS, EngineEnv, hdl_params, qreg,
+    AVAIL_LO, CLK_NS, EngineEnv, hdl_params, qreg, TIMEOUT, MEM_TIMEOUT_DEFAULT, ST_RESETTING,
+    ST_ERR_KIND_SHIFT, ST_ERR_KIND_MASK, ERR_KIND_TIMEOUT,
 )
 
 # docs/engine.md, Publication: cycles beyond IDX_HOLD an acknowledged element may wait for its
@@ -102,7 +103,14 @@ async def test_regs(dut):
     for off in (CAPS, ERRQ_LO, ERRQ_HI, CPL_STATUS, CPL_REJECTED, CPL_BAD_QUEUE, EVT_PENDING_LO):
         assert await r.write_err(off, 0x1234), f"write to RO global {off:#x} accepted"
     assert await r.read_err(CPL_PUSH), "read of write-only CPL_PUSH accepted"
-    for off in (0x004, 0x030, 0x100, 0xFFC):
+    # TIMEOUT: reset value MEM_TIMEOUT (documented default 65536), 24 bits read/write
+    assert await r.read(TIMEOUT) == int(hdl_params().get("MEM_TIMEOUT", MEM_TIMEOUT_DEFAULT))
+    await r.write(TIMEOUT, 0xFFFFFFFF)
+    assert await r.read(TIMEOUT) == 0xFFFFFF
+    await r.write(TIMEOUT, 0x1200, mask=0xFF00)
+    assert await r.read(TIMEOUT) == 0xFF12FF
+    await r.write(TIMEOUT, MEM_TIMEOUT_DEFAULT)
+    for off in (0x004, 0x034, 0x100, 0xFFC):
         assert await r.read_err(off), f"read of unmapped {off:#x} accepted"
         assert await r.write_err(off, 1), f"write of unmapped {off:#x} accepted"
     for off in (0x001, 0x012, qreg(0, 0x11)):
@@ -322,7 +330,8 @@ async def test_stream_and_fw(dut):
 async def expect_error(env: EngineEnv, q: int, kind: int) -> int:
     st = await env.regs.read(qreg(q, STATUS))
     assert st & ST_ERROR, f"q{q} not in error"
-    assert (st >> 18) & 3 == kind, f"q{q} ERR_KIND {(st >> 18) & 3}, expected {kind}"
+    got = (st >> ST_ERR_KIND_SHIFT) & ST_ERR_KIND_MASK
+    assert got == kind, f"q{q} ERR_KIND {got}, expected {kind}"
     errq = await env.regs.read(ERRQ_LO) | (await env.regs.read(ERRQ_HI) << 32)
     assert errq >> q & 1, f"ERR_QUEUES bit {q} not set"
     return (await env.regs.read(qreg(q, ERR_ADDR_HI)) << 32) | await env.regs.read(qreg(q, ERR_ADDR_LO))
@@ -466,7 +475,7 @@ async def test_bad_config(dut):
         await env.cpl.wait_idle()
         await ClockCycles(dut.clk_i, 5)
         assert await r.read(qreg(q, DROP_CNT)) == drop0 + 1, "completion for a queue in error not counted"
-        await r.write(qreg(q, CTRL), CTRL_RESET)
+        await env.reset_queue(q)
         assert await r.read(qreg(q, STATUS)) == 0
     assert await r.read(qreg(q, ERR_CNT)) == len(cases)
     # a good configuration with 64-bit addresses where the bus has them
@@ -898,4 +907,169 @@ async def test_reset_mem_faults(dut):
     for q in range(nq):
         await env.check_queue(q)
     dut._log.info("in flight at the engine reset: %s", inflight)
+    env.check_monitor()
+
+
+async def wait_outstanding(env: EngineEnv, wq, n_cycles: int = 5000) -> None:
+    """Until the monitor sees a write or read of the queue waiting for its response."""
+    for _ in range(n_cycles // 10):
+        if any(t.q is wq for t in env.mon.b_pending) or any(a[2] is wq for a in env.mon.ar_pending):
+            return
+        await ClockCycles(env.clk, 10)
+    raise AssertionError(f"q{wq.q}: no transaction outstanding")
+
+
+def outstanding_of(env: EngineEnv, wq) -> int:
+    """Transactions of the queue the monitor saw issued and not yet answered."""
+    return sum(t.q is wq for t in list(env.mon.b_pending) + list(env.mon.aw_pending)) + \
+        sum(a[2] is wq for a in env.mon.ar_pending)
+
+
+@cocotb.test()
+async def test_reset_nonblocking(dut):
+    """A queue reset never blocks the register port (docs/engine.md, Disable and reset): during
+    a memory stall with the queue's writes outstanding, the RESET write is acknowledged at once,
+    every other access (globals, the other queue, the queue's own configuration) is answered at
+    once, STATUS.RESETTING and BUSY stay 1 until the queue's outstanding responses returned, an
+    ENABLE written meanwhile takes effect only when the reset finished (completions and CPL_PUSH
+    for the queue are dropped / refused until then), and the queue works after it."""
+    env = EngineEnv(dut, wr_latency=30, rd_latency=20)
+    await env.start()
+    rng = env.rng
+    r = env.regs
+    nq = min(env.num_q, 2)
+    for q in range(nq):
+        used, avail = ring_addrs(q, 256, rng)
+        await env.setup_queue(q, used, avail, 256)
+    wq0 = env.mon.queues[0]
+    for i in range(300):
+        env.complete(0, rng.getrandbits(32), i)
+    await wait_outstanding(env, wq0)
+    stall_cycles = 1200
+    end = env.mem.stall(stall_cycles)
+    await ClockCycles(dut.clk_i, 20)
+    t_rst = env.now()
+    cycles = await env.reset_queue(0, wait=False)
+    assert cycles <= 8, f"RESET write acknowledged after {cycles} cycles"
+    assert outstanding_of(env, wq0) > 0, "nothing of q0 outstanding at the reset: the test proves nothing"
+    # the port answers at once while the reset waits for the silent memory
+    for addr, is_w in ((CAPS, False), (CPL_ID, True), (CPL_ID, False), (qreg(nq - 1, STATUS), False),
+                       (qreg(0, DROP_CNT), False), (qreg(0, DEV), True)):
+        dev, vq = env.dev_of[0]
+        _, err, c = await r.access(addr, is_w, dev | vq << 16 if addr == qreg(0, DEV) else 0x1234_5678, 0xFFFFFFFF)
+        assert not err and c <= 8, f"access {addr:#x} answered after {c} cycles (err {err})"
+    st = await r.read(qreg(0, STATUS))
+    assert st & ST_RESETTING and st & ST_BUSY, f"STATUS {st:#x} during the reset: RESETTING / BUSY not set"
+    # a new configuration while resetting (the firmware's SET_VQUEUE sequence): accepted, ENABLE
+    # deferred until the reset finished
+    used, avail = ring_addrs(0, 64, rng, base=0x900000)
+    env.mem.write(used, bytes(4 + 8 * 64 + 2))
+    env.mem.write(avail, bytes(4 + 2 * 64 + 2))
+    await r.write(qreg(0, USED_LO), used)
+    await r.write(qreg(0, AVAIL_LO), avail)
+    assert await r.read(qreg(0, USED_LO)) == used
+    drop0 = await r.read(qreg(0, DROP_CNT))
+    await r.write(qreg(0, CTRL), CTRL_ENABLE | (6 << 8))
+    assert await r.read(qreg(0, CTRL)) == CTRL_ENABLE | (6 << 8)
+    assert await r.read(qreg(0, STATUS)) & ST_RESETTING, "reset finished during the stall"
+    assert not await env.push_fw(0, 7, 7, expect_ok=False), "CPL_PUSH accepted while resetting"
+    env.complete(0, 1, 1)
+    await env.cpl.wait_idle()
+    # RESETTING stays 1 while the memory is silent, and clears only once every response of the
+    # queue's transactions came
+    polls = 0
+    while True:
+        st = await r.read(qreg(0, STATUS))
+        polls += 1
+        if not st & ST_RESETTING:
+            break
+        assert env.now() < end + 2000 * CLK_NS, "reset not finished after the memory answered again"
+    assert env.now() >= end, f"RESETTING cleared at {env.now():.0f}ns, the memory was silent until {end:.0f}ns"
+    assert outstanding_of(env, wq0) == 0, "RESETTING cleared with responses of the queue outstanding"
+    dut._log.info("reset took %.0f cycles (%d STATUS reads)", (env.now() - t_rst) / CLK_NS, polls)
+    assert st & 0xFFFF == 0 and not st & (ST_ERROR | ST_BUSY), f"STATUS {st:#x} after the reset"
+    assert await r.read(qreg(0, DROP_CNT)) > drop0, "completion offered while resetting not dropped"
+    # the deferred ENABLE took effect: the new ring works from idx 0
+    wq = env.mon.watch(0, used, avail, 64, False)
+    wq.base = await env.counters(0)
+    await run_completions(env, [0], 100, rng)
+    if nq > 1:
+        await run_completions(env, [1], 50, rng)
+    await env.quiesce()
+    for q in range(nq):
+        await env.check_queue(q)
+    assert env.mem.read_u16(used + 2) == 100
+    env.check_monitor()
+
+
+@cocotb.test()
+async def test_mem_timeout(dut):
+    """Memory timeout (docs/engine.md, Errors): with TIMEOUT = T, a memory that gives no
+    response for T cycles while q0 has writes outstanding puts q0 into the error state with
+    ERR_KIND 4 (ERR_ADDR one of its ring addresses, err_irq, ERR_CNT); q1, idle at that moment,
+    takes completions meanwhile and completes and publishes them once the memory answers; the
+    late responses of q0 corrupt nothing (idx never past what was acknowledged, STATUS.USED_IDX =
+    used->idx in memory); q0's reset finishes after them and q0 works again; TIMEOUT 0 never
+    times out."""
+    env = EngineEnv(dut, wr_latency=20, rd_latency=20)
+    await env.start()
+    rng = env.rng
+    r = env.regs
+    assert env.num_q >= 2
+    limit = 400
+    await r.write(TIMEOUT, limit)
+    rings = {}
+    for q in range(2):
+        rings[q] = ring_addrs(q, 256, rng)
+        await env.setup_queue(q, *rings[q], 256)
+    wq0, wq1 = env.mon.queues[0], env.mon.queues[1]
+    for i in range(200):
+        env.complete(0, rng.getrandbits(32), i)
+    await wait_outstanding(env, wq0)
+    irqs = env.err_irqs
+    end = env.mem.stall(limit + limit // 2)
+    # q0 enters the error state once the memory was silent for `limit` cycles, not before
+    t0 = env.now()
+    while not (await r.read(ERRQ_LO)) & 1:
+        assert env.now() < end, "no timeout error during a stall longer than TIMEOUT"
+    waited = (env.now() - t0) / CLK_NS
+    assert waited >= limit - 40, f"timeout after {waited:.0f} cycles, TIMEOUT is {limit}"
+    addr = await expect_error(env, 0, ERR_KIND_TIMEOUT)
+    assert wq0.ring_lo <= addr < wq0.ring_hi or addr in (wq0.used + 2, wq0.event_addr, wq0.avail), \
+        f"ERR_ADDR {addr:#x} is not an address of q0"
+    assert not (await r.read(qreg(1, STATUS))) & ST_ERROR, "q1 (nothing outstanding) in error"
+    # q1 goes on: its completions are taken during the stall and published after it
+    sent1 = 60
+    for i in range(sent1):
+        env.complete(1, rng.getrandbits(32), i)
+    await env.cpl.wait_idle()
+    await env.quiesce(queues=[1])
+    cnt1 = await env.check_queue(1)
+    assert cnt1["cpl"] == sent1 and env.mem.read_u16(wq1.used + 2) == sent1
+    assert env.now() > end
+    # q0's late responses: nothing corrupted, the error state stays
+    st = await r.read(qreg(0, STATUS))
+    assert st & ST_ERROR and (st >> ST_ERR_KIND_SHIFT) & ST_ERR_KIND_MASK == ERR_KIND_TIMEOUT
+    assert outstanding_of(env, wq0) == 0
+    assert st & 0xFFFF == env.mem.read_u16(wq0.used + 2) == wq0.vis & 0xFFFF, \
+        f"STATUS.USED_IDX {st & 0xFFFF}, memory {env.mem.read_u16(wq0.used + 2)}, monitor {wq0.vis}"
+    assert wq0.vis <= wq0.model.accepted
+    assert await r.read(qreg(0, ERR_CNT)) >= 1
+    assert env.err_irqs == irqs + 1, f"{env.err_irqs - irqs} error interrupts, expected 1"
+    # recovery: reset (finishes, nothing outstanding), new ring, works
+    await env.reset_queue(0)
+    assert await r.read(qreg(0, STATUS)) == 0
+    used, avail = ring_addrs(0, 64, rng, base=0x900000)
+    await env.setup_queue(0, used, avail, 64)
+    # TIMEOUT 0: never; a stall longer than the old limit leaves every queue healthy
+    await r.write(TIMEOUT, 0)
+    for i in range(100):
+        env.complete(i % 2, rng.getrandbits(32), i)
+    await wait_outstanding(env, env.mon.queues[0])
+    env.mem.stall(3 * limit)
+    await env.quiesce()
+    assert await r.read(ERRQ_LO) == 0, "timeout with TIMEOUT 0"
+    for q in range(2):
+        await env.check_queue(q)
+    assert env.mem.read_u16(used + 2) == 50
     env.check_monitor()
