@@ -248,8 +248,8 @@ def tables() -> Tables:
         raise ViewError("RTL and Python constants differ:\n  " + "\n  ".join(diffs))
 
     kinds = _py_assignments(TB / "vmsg" / "tests" / "engine_env.py",
-                            ("ERR_KIND_WRITE", "ERR_KIND_READ", "ERR_KIND_CONFIG"))
-    if len(kinds) != 3:
+                            ("ERR_KIND_WRITE", "ERR_KIND_READ", "ERR_KIND_CONFIG", "ERR_KIND_TIMEOUT"))
+    if len(kinds) != 4:
         raise ViewError(f"ERR_KIND_* not found in tb/vmsg/tests/engine_env.py (found {kinds})")
     eng = {0: "none", **{v: k[len("ERR_KIND_"):].lower() for k, v in kinds.items()}}
 

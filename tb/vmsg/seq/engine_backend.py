@@ -3,8 +3,10 @@
 When the device model accepts SET_VQUEUE it asks for the queue to be served: the backend
 takes a free engine queue, resets it, programs the used and avail ring addresses, the device
 and queue numbers, the ring size and EVENT_IDX, and enables it. RESET_VQUEUE and device reset
-reset the engine queue (the reset's register ack comes only once nothing of the queue is in
-flight) and free it. Completions go to the engine through the completion stream (hardware
+reset the engine queue and free it once STATUS.RESETTING reads 0 (the reset's register ack
+comes at once; RESETTING stays 1 until no transaction of the queue is in flight), so the
+device's answer to the reset is committed only after every EVENT_USED of the old queue was
+handed to the mailbox (docs/engine.md, queue reset). Completions go to the engine through the completion stream (hardware
 back ends, `path="stream"`) or the firmware register path (`path="regs"`: CPL_ID, CPL_LEN,
 CPL_PUSH, retried while the firmware FIFO is full).
 """
@@ -23,13 +25,14 @@ from .port_ops import PortOps
 
 class EngineBackend:
     def __init__(self, ops: PortOps, cpl: CplSource, num_q: int, retry_ns: float = 100,
-                 timeout_ns: float = 200_000):
+                 timeout_ns: float = 200_000, reset_wait_ns: float = 2_000_000):
         self.ops = ops
         self.cpl = cpl
         self.free = list(range(num_q))
         self.queues: dict[tuple[int, int], int] = {}
         self.retry_ns = retry_ns
         self.timeout_ns = timeout_ns
+        self.reset_wait_ns = reset_wait_ns  # longer than the engine's MEM_TIMEOUT (65536 cycles)
         self.calls: list[tuple] = []
         self.refused = 0  # CPL_PUSH answered SLVERR (FIFO full) and was retried
         self._cpl_regs = Lock()  # CPL_ID / CPL_LEN / CPL_PUSH belong together
@@ -69,8 +72,21 @@ class EngineBackend:
             return
         ctrl = self._reg(q, "CTRL")
         await self.ops.write(ctrl, self.ops.regs.value(ctrl, RESET=1))
+        await self._reset_done(q)
         self.reported.discard(q)
         self.free.append(q)
+
+    async def _reset_done(self, q: int) -> None:
+        """Poll STATUS.RESETTING until the queue's reset finished. A memory that never answers
+        keeps it 1: after `reset_wait_ns` the reset counts as failed (VirtioError EIO), and
+        the engine queue is not reused."""
+        status = self._reg(q, "STATUS")
+        waited = 0.0
+        while self.ops.regs.get(status, "RESETTING", await self.ops.read(status)):
+            if waited >= self.reset_wait_ns:
+                raise VirtioError(errno.EIO, f"engine queue {q}: reset not finished after {waited:.0f} ns")
+            await Timer(self.retry_ns, unit="ns")
+            waited += self.retry_ns
 
     async def device_reset(self, dev: int) -> None:
         self.calls.append(("device_reset", dev))
