@@ -75,6 +75,7 @@ class WatchedQueue:
     ev_times: list = field(default_factory=list)  # time (ns) of each EVENT_USED assigned to this period
     spurious: int = 0         # EVENT_USED that answered no requirement
     after_close: int | None = None  # events still allowed after the reset (None: no bound)
+    owner: tuple | None = None  # who the queue served in this period (the whole peripheral: dev, vq)
     ack_words: list = field(default_factory=list)  # acked_words after each advance ...
     ack_ns: list = field(default_factory=list)     # ... and when (the element burst's B)
     last_idx_b_ns: float = 0.0  # B of the latest idx write
@@ -474,14 +475,17 @@ class EngineAxiMonitor:
         if resp >= SLVERR:
             self.stats["r_err"] += 1
             return
-        if wq is None or wq.closed:
+        if wq is None:
             return
+        # A decision read issued before its queue's reset may answer after it: the engine still
+        # decides on the value (an event it then presents before the reset finished is
+        # delivered, docs/engine.md), so the requirement belongs to the closed period.
         off = addr % self.db
         value = (data >> (8 * off)) & 0xFFFF
         need = wq.oracle.decide(new, value)
         if need:
             wq.req_vis.append(t_vis)
-        if self.on_decision is not None:
+        if self.on_decision is not None and not wq.closed:
             self.on_decision(wq.q, new, value, need)
 
     # -- events ---------------------------------------------------------------------------
@@ -493,9 +497,11 @@ class EngineAxiMonitor:
         """Whether an EVENT_USED for queue q at t_ns would answer a requirement (see on_event)."""
         return any(wq.req_before(t_ns) > wq.delivered for wq in self._periods(q))
 
-    def on_event(self, q: int, t_ns: float | None = None) -> WatchedQueue | None:
+    def on_event(self, q: int, t_ns: float | None = None,
+                 period: WatchedQueue | None = None) -> WatchedQueue | None:
         """An EVENT_USED for queue q was taken at t_ns (default: now). Returns the period it
-        answers, None when it is spurious (or the queue unknown).
+        answers, None when it is spurious (or the queue unknown). `period`: the one period the
+        event can belong to, when the caller knows it (a closed period of its owner).
 
         It goes to the open period of the queue if that can take it, else to the oldest period
         closed by a reset that can (an event latched or queued before the reset is still
@@ -504,7 +510,7 @@ class EngineAxiMonitor:
         period can take answers no requirement and is spurious. (An event read after an idx
         became visible answers it, whichever period the event was emitted for.)"""
         t = get_sim_time(unit="ns") if t_ns is None else t_ns
-        periods = self._periods(q)
+        periods = self._periods(q) if period is None else [period]
         if not periods:
             self.error(f"EVENT_USED for unwatched queue {q}")
             return None

@@ -127,8 +127,9 @@ class EngineChecker(uvm_component):
             s.event_idx = bool(self.ctrl["EVENT_IDX"].get(data))
             enable = bool(self.ctrl["ENABLE"].get(data))
             if enable and not s.enabled and q not in self.monitor.queues:
-                self.monitor.watch(q, s.used, s.avail, 1 << s.size_log2, s.event_idx,
-                                   UsedRingModel(s.used, 1 << s.size_log2))
+                wq = self.monitor.watch(q, s.used, s.avail, 1 << s.size_log2, s.event_idx,
+                                        UsedRingModel(s.used, 1 << s.size_log2))
+                wq.owner = (s.dev_id, s.vq)
             s.enabled = enable
 
     def _decision(self, q: int, new: int, value: int, notify: bool) -> None:
@@ -154,10 +155,11 @@ class EngineChecker(uvm_component):
             if s.dev_id == dev_id and s.vq == vq and (q in self.monitor.queues or s.enabled):
                 self._sample_event(self.monitor.on_event(q, t))
                 return
-        for wq in self.monitor.closed:  # a notification that was pending when its queue was reset
-            if wq.after_close != 0 and self.shadow.get(wq.q) and self.shadow[wq.q].dev_id == dev_id \
-                    and self.shadow[wq.q].vq == vq:
-                self._sample_event(self.monitor.on_event(wq.q, t))
+        # A notification that was pending when its queue was reset: the latest closed period
+        # that served this device queue (an engine queue serves several devices in turn).
+        for wq in reversed(self.monitor.closed):
+            if wq.after_close != 0 and wq.owner == (dev_id, vq):
+                self._sample_event(self.monitor.on_event(wq.q, t, period=wq))
                 return
         self.errors.append(f"EVENT_USED for dev {dev_id} vq {vq}: no engine queue serves it")
 
