@@ -104,21 +104,27 @@ def le(v: int, n: int) -> bytes:
 class KernelRequestBuffer:
     """vmdev->request of virtio_msg.c: one buffer of msg_size bytes per device."""
 
+    HDR = HDR            # sizeof(struct virtio_msg)
+    MSG_SIZE_AT = 4      # offset of msg_size in the header
+
     def __init__(self, msg_size: int, dev_id: int):
         self.buf = bytearray(msg_size)  # kzalloc
         self.dev_id = dev_id
 
     def prepare(self, msg_id: int, payload_size: int) -> None:
         """msg_prepare(): zero header + payload, fill the transport header."""
-        size = HDR + payload_size
+        size = self.HDR + payload_size
         self.buf[:size] = bytes(size)
         self.buf[0] = 0  # transport request
         self.buf[1] = msg_id
         self.buf[2:4] = le(self.dev_id, 2)
-        self.buf[4:6] = le(size, 2)
+        self.set_msg_size(size)
+
+    def set_msg_size(self, size: int) -> None:
+        self.buf[self.MSG_SIZE_AT:self.MSG_SIZE_AT + 2] = le(size, 2)
 
     def put(self, offset: int, data: bytes) -> None:
-        self.buf[HDR + offset:HDR + offset + len(data)] = data
+        self.buf[self.HDR + offset:self.HDR + offset + len(data)] = data
 
     def snapshot(self, name: str, **kw) -> ExpectedRequest:
         return ExpectedRequest(name, bytes(self.buf), **kw)
@@ -127,10 +133,13 @@ class KernelRequestBuffer:
 class KernelTransport:
     """The request sequence of the transport ops, for one device."""
 
+    BUFFER = KernelRequestBuffer
+    HDR = HDR
+
     def __init__(self, msg_size: int, dev_id: int, config_size: int = 1 << 32):
         self.msg_size = msg_size
         self.config_size = config_size
-        self.req = KernelRequestBuffer(msg_size, dev_id)
+        self.req = self.BUFFER(msg_size, dev_id)
         self.out: list[ExpectedRequest] = []
 
     def _emit(self, name: str, **kw) -> None:
@@ -177,7 +186,7 @@ class KernelTransport:
         msg_size - 18 bytes."""
         if offset + length > self.config_size:
             return
-        chunk = self.msg_size - HDR - 12
+        chunk = self.msg_size - self.HDR - 12
         self.req.prepare(GET_CONFIG, 8)
         done = 0
         while done != length:

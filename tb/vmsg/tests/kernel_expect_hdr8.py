@@ -28,10 +28,9 @@ same core over both transports.
 
 from __future__ import annotations
 
-from .kernel_expect import (DEVICE_INFO, EVENT_AVAIL, GET_CONFIG, GET_DEV_FEATURES, GET_DEVICE_STATUS,
-                            GET_VQUEUE, RESET_VQUEUE, SET_CONFIG, SET_DEVICE_STATUS, SET_DRV_FEATURES,
-                            SET_VQUEUE, ExpectedRequest, compare, le, linux_blk_probe, ring_addresses,
-                            linux_blk_features, split_ring_layout)
+from .kernel_expect import (SET_CONFIG, SET_DRV_FEATURES, SET_VQUEUE, ExpectedRequest, KernelRequestBuffer,
+                            KernelTransport, compare, le, linux_blk_features, linux_blk_probe,
+                            ring_addresses, split_ring_layout)
 
 HDR = 8                      # sizeof(struct virtio_msg): type, msg_id, dev_id, token, msg_size
 MSG_SIZE_AT = 6              # offset of msg_size in the header
@@ -50,55 +49,26 @@ def kernel_accepts_bus(msg_size: int, revision: int = REVISION_1) -> bool:
     return revision == REVISION_1 and msg_size >= MIN_SIZE
 
 
-class KernelRequestBuffer8:
-    """vmdev->request of the 2026 virtio_msg.c: one buffer of msg_size bytes per device."""
+class KernelRequestBuffer8(KernelRequestBuffer):
+    """vmdev->request of the 2026 virtio_msg.c: one buffer of msg_size bytes per device; msg_prepare
+    zeroes header + payload (the token included) and fills type, msg_id, dev_id and msg_size."""
 
-    def __init__(self, msg_size: int, dev_id: int):
-        self.buf = bytearray(msg_size)          # kzalloc
-        self.dev_id = dev_id
-
-    def prepare(self, msg_id: int, payload_size: int) -> None:
-        """msg_prepare(): zero header + payload (token included), fill type, msg_id, dev_id, msg_size."""
-        size = HDR + payload_size
-        self.buf[:size] = bytes(size)
-        self.buf[0] = 0                          # transport request
-        self.buf[1] = msg_id
-        self.buf[2:4] = le(self.dev_id, 2)
-        self.buf[MSG_SIZE_AT:MSG_SIZE_AT + 2] = le(size, 2)
-
-    def set_msg_size(self, size: int) -> None:
-        self.buf[MSG_SIZE_AT:MSG_SIZE_AT + 2] = le(size, 2)
-
-    def put(self, offset: int, data: bytes) -> None:
-        self.buf[HDR + offset:HDR + offset + len(data)] = data
-
-    def snapshot(self, name: str, **kw) -> ExpectedRequest:
-        return ExpectedRequest(name, bytes(self.buf), **kw)
+    HDR = HDR
+    MSG_SIZE_AT = MSG_SIZE_AT
 
 
-class KernelTransport8:
-    """The request sequence of the 2026 tree's transport ops, for one device."""
+class KernelTransport8(KernelTransport):
+    """The request sequence of the 2026 tree's transport ops, for one device: the seed's ops on
+    the 8-byte buffer, except the bus check, SET_DRV_FEATURES, SET_CONFIG and SET_VQUEUE."""
+
+    BUFFER = KernelRequestBuffer8
+    HDR = HDR
 
     def __init__(self, msg_size: int, dev_id: int, config_size: int = 1 << 32):
         if not kernel_accepts_bus(msg_size):
             raise ValueError(f"the 2026 kernel refuses a bus of msg_size {msg_size} (< {MIN_SIZE}): "
                              "it sends nothing")
-        self.msg_size = msg_size
-        self.config_size = config_size
-        self.req = KernelRequestBuffer8(msg_size, dev_id)
-        self.out: list[ExpectedRequest] = []
-
-    def _emit(self, name: str, **kw) -> None:
-        self.out.append(self.req.snapshot(name, **kw))
-
-    def device_info(self) -> None:
-        self.req.prepare(DEVICE_INFO, 0)
-        self._emit("DEVICE_INFO")
-
-    def get_features(self) -> None:
-        self.req.prepare(GET_DEV_FEATURES, 8)
-        self.req.put(0, le(0, 4) + le(2, 4))     # index 0, num 2
-        self._emit("GET_DEV_FEATURES")
+        super().__init__(msg_size, dev_id, config_size)
 
     def finalize_features(self, features: int) -> None:
         # sizeof(struct set_features) + 2 * sizeof(__le32): msg_size 24 counts the words.
@@ -106,52 +76,6 @@ class KernelTransport8:
         self.req.put(0, le(0, 4) + le(2, 4))
         self.req.put(8, le(features & 0xFFFFFFFF, 4) + le(features >> 32, 4))
         self._emit("SET_DRV_FEATURES")
-
-    def get_status(self) -> None:
-        self.req.prepare(GET_DEVICE_STATUS, 0)
-        self._emit("GET_DEVICE_STATUS")
-
-    def set_status(self, status: int) -> None:
-        self.req.prepare(SET_DEVICE_STATUS, 4)
-        self.req.put(0, le(status, 4))
-        self._emit("SET_DEVICE_STATUS")
-
-    def add_status(self, current: int, bit: int) -> int:
-        """virtio_add_status(): get_status, then set_status(old | bit)."""
-        self.get_status()
-        self.set_status(current | bit)
-        return current | bit
-
-    def generation(self) -> None:
-        self.req.prepare(GET_CONFIG, 8)
-        self.req.put(0, le(0, 4) + le(0, 4))
-        self._emit("GET_CONFIG(generation)")
-
-    @property
-    def chunk(self) -> int:
-        return self.msg_size - HDR - 12
-
-    def get(self, offset: int, length: int) -> None:
-        """virtio_msg_get(): nothing beyond config_size, else one GET_CONFIG per chunk."""
-        if offset + length > self.config_size:
-            return
-        self.req.prepare(GET_CONFIG, 8)
-        done = 0
-        while done != length:
-            size = min(self.chunk, length - done)
-            self.req.put(0, le(offset + done, 4) + le(size, 4))
-            self._emit(f"GET_CONFIG({offset + done},{size})")
-            done += size
-
-    def cread(self, member: tuple[int, int]) -> None:
-        """virtio_cread of a member: 1, 2, 4 bytes: one get; else __virtio_cread_many (one loop)."""
-        offset, size = member
-        if size in (1, 2, 4):
-            self.get(offset, size)
-        else:
-            self.generation()
-            self.get(offset, size)
-            self.generation()
 
     def set(self, offset: int, data: bytes, generation: int) -> None:
         """virtio_msg_set(): prepared with payload 0; per chunk msg_size = 20 + chunk."""
@@ -169,11 +93,6 @@ class KernelTransport8:
             self._emit(f"SET_CONFIG({offset + done},{size})")
             done += size
 
-    def get_vqueue(self, index: int) -> None:
-        self.req.prepare(GET_VQUEUE, 4)
-        self.req.put(0, le(index, 4))
-        self._emit(f"GET_VQUEUE({index})")
-
     def set_vqueue(self, index: int, size: int, addrs: tuple[int, int, int]) -> None:
         """SET_VQUEUE with the reserved word. The addresses are the ring allocator's choice (taken
         from the traffic by the caller); the split-ring layout they must have is checked."""
@@ -181,17 +100,6 @@ class KernelTransport8:
         self.req.put(0, le(index, 4) + le(0, 4) + le(size, 4) + le(0, 4)
                      + b"".join(le(a, 8) for a in addrs))
         self._emit(f"SET_VQUEUE({index})", check=lambda slot: split_ring_layout(slot, HDR, VQ_ADDR_AT, size))
-
-    def reset_vqueue(self, index: int) -> None:
-        self.req.prepare(RESET_VQUEUE, 4)
-        self.req.put(0, le(index, 4))
-        self._emit(f"RESET_VQUEUE({index})")
-
-    def notify(self, index: int) -> None:
-        """virtio_msg_notify(): EVENT_AVAIL with offset and wrap 0, no response."""
-        self.req.prepare(EVENT_AVAIL, 8)
-        self.req.put(0, le(index, 4) + le(0, 4))
-        self._emit(f"EVENT_AVAIL({index})")
 
 
 def ring_addresses8(requests: list[bytes], index: int) -> tuple[int, int, int]:
