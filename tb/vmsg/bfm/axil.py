@@ -77,6 +77,10 @@ class AxilMonitor:
             if not valids and not (aw or w or ar or wait_b):
                 await First(RisingEdge(s["awvalid"]), RisingEdge(s["wvalid"]), RisingEdge(s["arvalid"]))
             await RisingEdge(self.clk)
+            if self._reset_pending:
+                # reset() was called in this time step, before this edge was looked at: a
+                # handshake on the edge of the reset belongs to no transaction either.
+                continue
             now = get_sim_time(unit="ns")
             if self._v("awvalid") and self._v("awready"):
                 aw.append((self._v("awaddr"), now))
