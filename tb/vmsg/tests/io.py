@@ -99,6 +99,25 @@ async def blk_workout(drv: BlkDriver, capacity: int, n_ops: int, shadow: bytearr
     return shadow
 
 
+async def blk_batch(drv, capacity: int, n: int, shadow: bytearray) -> None:
+    """n one-sector writes and reads submitted at once (more than a ring holds wraps it); each
+    read must return what the shadow holds after the writes before it in the batch."""
+    reqs = []
+    for _ in range(n):
+        sector = random.randrange(capacity)
+        if random.random() < 0.5:
+            data = random.randbytes(SECTOR)
+            shadow[sector * SECTOR:(sector + 1) * SECTOR] = data
+            reqs.append(BlkRequest.write(sector, data))
+        else:
+            reqs.append(BlkRequest.read(sector, 1))
+            reqs[-1].expect = bytes(shadow[sector * SECTOR:(sector + 1) * SECTOR])
+    await drv.submit(reqs)
+    for r in reqs:
+        if hasattr(r, "expect"):
+            assert r.result == r.expect, "a read in a batch returned other data than was written before it"
+
+
 @pyuvm.test()
 class BlkIoTest(IoTest):
     """virtio-blk RAM disk over the completion stream: writes then reads back unchanged
@@ -120,20 +139,7 @@ class BlkIoTest(IoTest):
         assert await drv.get_id() == b"vmsg-blk-test".ljust(20, b"\0")
         shadow = await blk_workout(drv, capacity, 30)
         # Many in flight at once: more than the ring holds, so the ring wraps.
-        reqs = []
-        for _ in range(48):
-            sector = random.randrange(capacity)
-            if random.random() < 0.5:
-                data = random.randbytes(SECTOR)
-                shadow[sector * SECTOR:(sector + 1) * SECTOR] = data
-                reqs.append(BlkRequest.write(sector, data))
-            else:
-                reqs.append(BlkRequest.read(sector, 1))
-                reqs[-1].expect = bytes(shadow[sector * SECTOR:(sector + 1) * SECTOR])
-        await drv.submit(reqs)
-        for r in reqs:
-            if hasattr(r, "expect"):
-                assert r.result == r.expect, "a read in a batch returned other data than was written before it"
+        await blk_batch(drv, capacity, 48, shadow)
         assert bytes(dev.storage) == bytes(shadow), "the RAM disk differs from what the driver wrote"
         bad = BlkRequest.read(capacity, 1)
         await drv.submit([bad], check=False)

@@ -26,7 +26,7 @@ from ..models import BlkDevice, BumpAllocator, RngDevice
 from ..models.devices import rng_stream
 from ..models.drivers import BlkRequest, RngRequest
 from ..proto.constants import VIRTIO_ID_BLOCK, VIRTIO_ID_RNG, Feature
-from .io import SECTOR, IoTest, blk_workout
+from .io import SECTOR, IoTest, blk_batch, blk_workout
 from .transport import BLK_F_FLUSH, EVENT_IDX, VERSION_1
 
 ACCESS_PLATFORM = 1 << Feature.ACCESS_PLATFORM
@@ -183,20 +183,7 @@ class LinuxBlkIoTest(LinuxIoTest):
         assert drv.vq.num == qsize and drv.capacity == capacity
         assert await drv.get_id() == b"linux-blk".ljust(20, b"\0")
         shadow = await blk_workout(drv, capacity, 20)
-        reqs = []
-        for _ in range(3 * qsize):
-            sector = random.randrange(capacity)
-            if random.random() < 0.5:
-                data = random.randbytes(SECTOR)
-                shadow[sector * SECTOR:(sector + 1) * SECTOR] = data
-                reqs.append(BlkRequest.write(sector, data))
-            else:
-                reqs.append(BlkRequest.read(sector, 1))
-                reqs[-1].expect = bytes(shadow[sector * SECTOR:(sector + 1) * SECTOR])
-        await drv.submit(reqs)
-        for r in reqs:
-            if hasattr(r, "expect"):
-                assert r.result == r.expect, "a read in a batch returned other data than was written before it"
+        await blk_batch(drv, capacity, 3 * qsize, shadow)
         assert bytes(dev.storage) == bytes(shadow), "the RAM disk differs from what Linux wrote"
         bad = BlkRequest.read(capacity, 1)
         await drv.submit([bad], check=False)
