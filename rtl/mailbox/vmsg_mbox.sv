@@ -159,6 +159,13 @@ module vmsg_mbox
   logic [1:0]                rd_word_q;                  // ... at this word (event words 0..2)
   // HEAD_LEN of each slot, written at push
   logic [8:0]                len_q [SLOTS];
+  // Waveform tap: the first 8 bytes (the header) of each queued slot, and of
+  // the head message. Nothing reads it, so synthesis removes it; the
+  // waveform view (sim/vmsgsim/waves.py) decodes it.
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [63:0]               hdr_q [SLOTS];
+  logic [63:0]               head_hdr;
+  /* verilator lint_on UNUSEDSIGNAL */
 
   // ---------------------------------------------------------------------------
   // Framing check of the staged message
@@ -458,14 +465,15 @@ module vmsg_mbox
 
   // EVENT_USED as a message: type 0x00, msg_id 0x42, dev_id, msg_size 10,
   // index u32 = vq; everything else zero.
-  logic [31:0] evt_word;
-  always_comb begin
-    unique case (rd_word_q)
-      2'd0:    evt_word = {evt_dev_q, MSG_EVENT_USED, TYPE_TRANSPORT_REQ};
-      2'd1:    evt_word = {evt_vq_q, EVENT_USED_SIZE};
-      default: evt_word = '0;
+  function automatic logic [31:0] evt_msg_word(logic [1:0] w, logic [15:0] dev, logic [15:0] vq);
+    unique case (w)
+      2'd0:    return {dev, MSG_EVENT_USED, TYPE_TRANSPORT_REQ};
+      2'd1:    return {vq, EVENT_USED_SIZE};
+      default: return '0;
     endcase
-  end
+  endfunction
+  logic [31:0] evt_word;
+  assign evt_word = evt_msg_word(rd_word_q, evt_dev_q, evt_vq_q);
 
   // Reader acks and read data, registered on the way out (the RAM's output is
   // slow: nothing follows it in the same cycle).
@@ -497,6 +505,13 @@ module vmsg_mbox
       HEAD_FIFO: rx_head_len_o = len_q[rd_slot_q];
       HEAD_EVT:  rx_head_len_o = EVENT_USED_LEN;
       default:   rx_head_len_o = '0;
+    endcase
+  end
+  always_comb begin
+    unique case (head_sel_q)
+      HEAD_FIFO: head_hdr = hdr_q[rd_slot_q];
+      HEAD_EVT:  head_hdr = {evt_msg_word(2'd1, evt_dev_q, evt_vq_q), evt_msg_word(2'd0, evt_dev_q, evt_vq_q)};
+      default:   head_hdr = '0;
     endcase
   end
 
@@ -557,9 +572,10 @@ module vmsg_mbox
     end
   end
 
-  // Written length per slot: a small memory, no reset (read only for queued slots).
+  // Written length and header tap per slot: small memories, no reset (read only for queued slots).
   always_ff @(posedge clk_i) begin
     if (push) len_q[wr_slot_q] <= staged_len_q;
+    if (push) hdr_q[wr_slot_q] <= shadow_q[63:0];
   end
 
 `ifndef SYNTHESIS

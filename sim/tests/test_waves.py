@@ -56,6 +56,15 @@ def test_filters_match_rtl_and_codec(tmp_path):
     assert decode("header", devices) == "bus resp GET_DEVICES dev 0 size 44"
     assert decode("msg_id", bytes([0x00, 0x02])) == "DEVICE_INFO"          # same id, transport
     assert decode("header", bytes([0x80, 0x02])).startswith("RESERVED")
+    # one field per process, as the head message's rows show it
+    used = bytes([0x00, 0x42]) + (5).to_bytes(2, "little") + (10).to_bytes(2, "little") + (1).to_bytes(2, "little")
+    assert [decode(f, used) for f in ("type", "msg_id", "dev_id", "msg_size")] == ["req", "EVENT_USED", "5", "10"]
+    # the 8-byte layout: the token sits where the seed's msg_size is, msg_size after it
+    used8 = bytes([0x01, 0x42]) + (5).to_bytes(2, "little") + (7).to_bytes(2, "little") + (12).to_bytes(2, "little")
+    assert decode("header_hdr8", used8) == "resp EVENT_USED dev 5 token 7 size 12"
+    assert decode("msg_size_hdr8", used8) == "12" and decode("msg_size", used8) == "7"
+    assert set(waves.PROCESS_FIELDS) | {f"{f}_hdr8" for f in waves.PROCESS_FIELDS} == \
+        {k[2:] for k in paths if k.startswith("p:")}
 
 
 def test_enum_reader_and_mismatch_are_errors():
@@ -97,7 +106,10 @@ def _dump(label: str):
     cfg = configs.periph(label, waves=True)
     run_dir = BUILD / "waves-check" / label
     shutil.rmtree(run_dir, ignore_errors=True)
-    res = hdl.run(cfg, "waves_idle", "waves_idle", run_dir, seed=1, pythonpath=[str(FIXTURE)])
+    params = configs.params(label)
+    env = {"VMSG_WAVES_MSG_SIZE": str(params["MSG_SIZE"]),
+           "VMSG_WAVES_HDR_FORMAT": str(params.get("HDR_FORMAT", 0))}
+    res = hdl.run(cfg, "waves_idle", "waves_idle", run_dir, seed=1, extra_env=env, pythonpath=[str(FIXTURE)])
     assert res.passed, f"the view test's simulation failed on {label}: {res.failures}"
     return run_dir
 
@@ -126,6 +138,22 @@ def test_view_loads_on_every_configuration(label):
         assert want in titles
     pend = next(v for s, v in dict(view.groups)["doorbells"] if s.path == "u_doorbell.pend_q")
     assert pend.width == params["NUM_DEVS"] * params["NUM_VQS"]
+
+    # the head message's header, as the view decodes it: the fixture committed one message
+    # (its log names the bytes it wrote); the dump's head_hdr must hold exactly those bytes,
+    # and the view's processes must name them
+    logged = re.search(r"HEADER ([0-9a-f]{16})", (run_dir / "sim.log").read_text())
+    assert logged, "the fixture did not log its message"
+    written = int.from_bytes(bytes.fromhex(logged.group(1)), "little")
+    seen = [int(v, 2) for _, v in waves.values(fst, f"{waves.TOP}.u_mbox_to_dev.head_hdr") if set(v) <= {"0", "1"}]
+    assert written in seen, f"head_hdr never held the committed header {written:#018x}: {[hex(v) for v in seen]}"
+    rows = {s.alias: s.fmt for s in next(g for g in waves.blocks(params) if g.title == "mailbox driver -> device").sigs}
+    procs = waves.write_filters(BUILD / "waves" / "filters")
+    shown = {alias: subprocess.run([str(procs[rows[alias]])], input=f"{written:016X}\n", capture_output=True,
+                                   text=True, timeout=30, check=True).stdout.strip()
+             for alias in ("head type", "head msg_id", "head dev_id", "head msg_size")}
+    assert shown == {"head type": "req", "head msg_id": "DEVICE_INFO", "head dev_id": "3",
+                     "head msg_size": "8" if params.get("HDR_FORMAT", 0) else "6"}, shown   # DEVICE_INFO: a header
 
     # the whole run, from the dump's own header
     start, end, scale = waves.time_range(fst)
