@@ -19,6 +19,11 @@ module vmsg_periph
   parameter int unsigned AXI_DATA_W   = 64,  // engine AXI4 master data width: 32..1024, power of 2
   parameter int unsigned AXI_ADDR_W   = 32,  // engine AXI4 master address width: 32..64
   parameter int unsigned AXI_ID_W     = 4,   // engine AXI4 master id width: 1..32
+  parameter logic [31:0] AXI_ID       = '0,  // engine AWID / ARID (< 2^AXI_ID_W); an AXI3 target's WID is this too
+  parameter logic [3:0]  AXI_CACHE    = 4'b0010, // engine AWCACHE / ARCACHE: normal, non-cacheable, non-bufferable
+  parameter logic [2:0]  AXI_PROT     = 3'b000,  // engine AWPROT / ARPROT: unprivileged, secure, data
+  parameter int unsigned MAX_BURST_BEATS = 256,  // engine's longest element burst, 2..256 (16 for an AXI3 target)
+  parameter int unsigned MEM_TIMEOUT  = 65536, // reset value of the engine's TIMEOUT register (cycles, 0 = never)
   // derived: width of the completion stream's queue number
   localparam int unsigned CPL_Q_W     = (ENG_QUEUES > 1) ? $clog2(ENG_QUEUES) : 1
 ) (
@@ -515,7 +520,12 @@ module vmsg_periph
     .NUM_Q      (ENG_QUEUES),
     .AXI_DATA_W (AXI_DATA_W),
     .AXI_ADDR_W (AXI_ADDR_W),
-    .AXI_ID_W   (AXI_ID_W)
+    .AXI_ID_W   (AXI_ID_W),
+    .AXI_ID     (AXI_ID),
+    .AXI_CACHE  (AXI_CACHE),
+    .AXI_PROT   (AXI_PROT),
+    .MAX_BURST_BEATS (MAX_BURST_BEATS),
+    .MEM_TIMEOUT     (MEM_TIMEOUT)
   ) u_engine (
     .clk_i,
     .rst_ni,
