@@ -1,9 +1,11 @@
 """Engine benchmark (`make bench`, `python -m vmsgsim.bench`): not a test.
 
-Builds the used-index engine alone (rtl/engine/, NUM_Q 16, 64-bit data unless --data-w) and runs
-each scenario of SCENARIOS as a cocotb run (tb/vmsg/tests/engine_bench.py): completions offered
-back to back on the stream port, memory write/read latency 0, 16 and 64 cycles, one queue and
-many queues, EVENT_IDX off and on. Prints a table and writes build/reports/bench.json.
+Builds the used-index engine alone (rtl/engine/, NUM_Q 16, 64-bit data unless --data-w or the
+scenario says otherwise) and runs each scenario of SCENARIOS as a cocotb run
+(tb/vmsg/tests/engine_bench.py): completions offered back to back on the stream port, memory
+write/read latency 0, 16 and 64 cycles, one queue and many queues (16 and 64) interleaved
+completion by completion, at random or in random runs per queue, EVENT_IDX off and on, and a
+32-bit and a 128-bit bus. Prints a table and writes build/reports/bench.json.
 
 Figures per scenario: completions_per_cycle (steady state at the stream port),
 idx_writes_per_completion, notifications_sent (NOTIFY_CNT) against notifications_required (the
@@ -44,6 +46,20 @@ SCENARIOS = [
     # a ring of 256: at most 256 completions may be accepted and not yet visible
     {"name": "1q-lat64-flags-ring256", "queues": 1, "latency": 64, "event_idx": False,
      "ring_size": 256, "completions": N, "used_offset": 0},
+] + [
+    # the queue of each completion drawn at random, or in random runs of 1..32 per queue
+    {"name": f"16q-lat64-flags-{order}", "queues": 16, "latency": 64, "event_idx": False,
+     "ring_size": RING, "completions": N, "used_offset": 0, "order": order}
+    for order in ("random", "bursts")
+] + [
+    # 64 queues interleaved completion by completion (an engine build with NUM_Q 64)
+    {"name": "64q-lat64-flags", "queues": 64, "latency": 64, "event_idx": False,
+     "ring_size": RING, "completions": N, "used_offset": 0, "num_q": 64},
+] + [
+    # a 32-bit and a 128-bit bus (engine builds of their own)
+    {"name": f"{nq}q-lat64-flags-w{w}", "queues": nq, "latency": 64, "event_idx": False,
+     "ring_size": RING, "completions": N, "used_offset": 0, "data_w": w}
+    for w in (32, 128) for nq in (1, 16)
 ]
 
 
@@ -87,16 +103,17 @@ def print_synth(s: dict) -> None:
           f"target {s['target_mhz']:g} MHz: Fmax {fmax}; LUT4 {res.get('LUT4', 0)}, FF {res.get('TRELLIS_FF', 0)}")
 
 
-def config(data_w: int) -> hdl.HdlConfig:
-    params = {"NUM_Q": NUM_Q, "AXI_DATA_W": data_w, "AXI_ADDR_W": 32}
+def config(data_w: int, num_q: int = NUM_Q) -> hdl.HdlConfig:
+    params = {"NUM_Q": num_q, "AXI_DATA_W": data_w, "AXI_ADDR_W": 32}
+    label = f"bench-w{data_w}" + ("" if num_q == NUM_Q else f"-q{num_q}")
     return hdl.HdlConfig(top="vmsg_used_engine", params=tuple(sorted(params.items())),
-                         label=f"bench-w{data_w}", rtl_only=("engine",))
+                         label=label, rtl_only=("engine",))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-w", type=int, default=64)
-    ap.add_argument("--only", default="", help="run scenarios whose name contains this")
+    ap.add_argument("--only", default="", help="run scenarios whose name contains this (or one of these, comma separated)")
     ap.add_argument("--completions", type=int, default=N)
     ap.add_argument("--no-speed", action="store_true", help="skip the simulation-speed figures")
     ap.add_argument("--synth-only", action="store_true",
@@ -112,14 +129,15 @@ def main(argv: list[str] | None = None) -> int:
         print_synth(synth)
         print(f"\nwritten: {out}")
         return 0
-    cfg = config(a.data_w)
     results = []
     for sc in SCENARIOS:
-        if a.only and a.only not in sc["name"]:
+        if a.only and not any(part in sc["name"] for part in a.only.split(",")):
             continue
-        sc = {**sc, "completions": a.completions}
+        data_w = sc.get("data_w", a.data_w)
+        sc = {**sc, "completions": a.completions, "data_w": data_w, "num_q": sc.get("num_q", NUM_Q)}
+        cfg = config(data_w, sc["num_q"])
         t0 = time.time()
-        run_dir = RUNS / f"bench-{sc['name']}-w{a.data_w}"
+        run_dir = RUNS / f"bench-{sc['name']}-w{data_w}"
         r = hdl.run(cfg, "vmsg.tests.engine_bench", "bench_scenario", run_dir, seed=1,
                     extra_env={"VMSG_BENCH": json.dumps(sc)})
         res_file = run_dir / "bench_result.json"
@@ -136,17 +154,19 @@ def main(argv: list[str] | None = None) -> int:
               f"lat {res['latency_cycles']:>6.1f}  ({res['wall_s']} s)", flush=True)
     speed = [] if a.no_speed else sim_speed()
     REPORTS.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"engine": {"NUM_Q": NUM_Q, "AXI_DATA_W": a.data_w}, "scenarios": results,
+    out.write_text(json.dumps({"engine": {"NUM_Q": NUM_Q, "AXI_DATA_W": a.data_w,
+                                          "note": "defaults; a scenario's num_q / data_w override them"},
+                               "scenarios": results,
                                "simulation_speed": speed, "synthesis": synth}, indent=1))
     print()
-    hdr = f"{'scenario':<22} {'queues':>6} {'lat':>4} {'evidx':>5} {'cpl/clk':>8} {'idx/cpl':>8} {'sent':>6} {'req':>6} {'lat(clk)':>8}"
+    hdr = f"{'scenario':<22} {'queues':>6} {'bus':>4} {'lat':>4} {'evidx':>5} {'cpl/clk':>8} {'idx/cpl':>8} {'sent':>6} {'req':>6} {'lat(clk)':>8}"
     print(hdr)
     print("-" * len(hdr))
     for r in results:
         if r.get("failed"):
             print(f"{r['name']:<22} FAILED")
             continue
-        print(f"{r['name']:<22} {r['queues']:>6} {r['latency']:>4} {str(r['event_idx']):>5} "
+        print(f"{r['name']:<22} {r['queues']:>6} {r['data_w']:>4} {r['latency']:>4} {str(r['event_idx']):>5} "
               f"{r['completions_per_cycle']:>8.3f} {r['idx_writes_per_completion']:>8.4f} "
               f"{r['notifications_sent']:>6} {r['notifications_required']:>6} {r['latency_cycles']:>8.1f}")
     if speed:

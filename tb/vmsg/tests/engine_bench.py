@@ -1,7 +1,8 @@
 """Benchmark scenario of the used-index engine (run by sim/vmsgsim/bench.py; not a test).
 
 The scenario comes as JSON in VMSG_BENCH. Phase 1 (throughput): completions are offered on the
-stream port back to back (valid always high), round robin over the scenario's queues, and the
+stream port back to back (valid always high), over the scenario's queues in its order (round
+robin, random, or random bursts per queue: queue_order), and the
 port's acceptance rate is measured in the steady state (between the first and last tenth of the
 completions). Phase 2 (latency): single completions on queue 0 at low load; latency is from the
 cycle the port accepts the completion to the B response of the used->idx write that publishes
@@ -12,12 +13,33 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import cocotb
 from cocotb.triggers import ClockCycles
 
 from vmsg.tests.engine_env import CLK_NS, EngineEnv
+
+
+def queue_order(order: str, nq: int, n: int, seed: int, burst_max: int = 32) -> list[int]:
+    """The queue of each of the n completions: "rr" round robin, one completion per queue in
+    turn (the worst case for bursts); "random" a queue drawn at random for each; "bursts" runs
+    of 1..burst_max consecutive completions, each on a queue drawn at random among the others."""
+    rng = random.Random(seed)
+    if order == "rr":
+        return [i % nq for i in range(n)]
+    if order == "random":
+        return [rng.randrange(nq) for _ in range(n)]
+    if order == "bursts":
+        out: list[int] = []
+        while len(out) < n:
+            q = rng.randrange(nq - 1) if nq > 1 else 0
+            if out and nq > 1 and q >= out[-1]:
+                q += 1                   # another queue than the previous run's
+            out += [q] * rng.randint(1, burst_max)
+        return out[:n]
+    raise ValueError(f"unknown completion order {order!r} (rr, random, bursts)")
 
 
 @cocotb.test()
@@ -29,8 +51,10 @@ async def bench_scenario(dut):
     env = EngineEnv(dut, wr_latency=sc["latency"], rd_latency=sc["latency"], seed=sc.get("seed", 1))
     await env.start()
     for q in range(nq):
-        used = 0x10000 + q * 0x100000 + sc.get("used_offset", 0)
+        used = 0x10000 + q * 0x10000 + sc.get("used_offset", 0)      # 64 KiB per queue: rings up to 4096
         avail = used + ((8 * size + 0x2000) & ~0xFFF)
+        # the rings of a queue end below the next queue's, inside the AXI memory (which wraps)
+        assert avail + 6 + 2 * size <= 0x10000 + (q + 1) * 0x10000 <= env.mem.size, (q, hex(avail))
         await env.setup_queue(q, used, avail, size, event_idx=sc["event_idx"])
         env.start_driver(q, period_cycles=37, no_int_prob=0.0, ue_window=(0, 16))
 
@@ -42,8 +66,8 @@ async def bench_scenario(dut):
         times.append(env.now())
 
     env.cpl.on_accept = on_accept
-    for i in range(n):
-        env.complete(i % nq, i, (i * 7) & 0xFFFF)
+    for i, q in enumerate(queue_order(sc.get("order", "rr"), nq, n, sc.get("seed", 1), sc.get("burst_max", 32))):
+        env.complete(q, i, (i * 7) & 0xFFFF)
     await env.quiesce(timeout_cycles=50 * n + 100000)
     lo, hi = n // 10, n - n // 10
     cycles = (times[hi - 1] - times[lo]) / CLK_NS
