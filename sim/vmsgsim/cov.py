@@ -1,9 +1,10 @@
 """Coverage: run the simulation tests with coverage, merge, report.
 
-    python -m vmsgsim.cov [--no-run] [--jobs N]
+    python -m vmsgsim.cov [--no-run] [--jobs N] [--tests PATTERN]
 
-1. Unless --no-run: every simulation test of `make sim`, built with Verilator's line,
-   toggle and assertion coverage (VMSG_COVERAGE=1, separate -cov builds).
+1. Unless --no-run: every simulation test of `make sim` (--tests: those pytest -k selects),
+   built with Verilator's line, toggle and assertion coverage (VMSG_COVERAGE=1, separate -cov
+   builds).
 2. Functional coverage: the coverage.yml of every run (under build/sim and build/regress)
    merged into build/reports/coverage/functional.yml, and a report of the testplan:
    each testpoint with its tests and the hit rate of its coverpoints
@@ -34,10 +35,10 @@ from .tools import setup_verilator, verilator_coverage
 OUT = REPORTS / "coverage"
 
 
-def run_tests(jobs: int) -> int:
+def run_tests(jobs: int, tests: str = "") -> int:
     env = setup_verilator(dict(os.environ))
     env["VMSG_COVERAGE"] = "1"
-    cmd = [sys.executable, "-m", "pytest", "tb/sim", "-q", "-n", str(jobs)]
+    cmd = [sys.executable, "-m", "pytest", "tb/sim", "-q", "-n", str(jobs)] + (["-k", tests] if tests else [])
     print("+ VMSG_COVERAGE=1", " ".join(cmd), flush=True)
     return subprocess.call(cmd, cwd=ROOT, env=env)
 
@@ -107,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--no-run", action="store_true", help="only merge what earlier runs left")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--tests", default="", help="run only the simulation tests pytest -k selects (the merge "
+                    "still takes every run folder's coverage.yml)")
     a = ap.parse_args(argv)
-    rc = 0 if a.no_run else run_tests(a.jobs)
+    rc = 0 if a.no_run else run_tests(a.jobs, a.tests)
     OUT.mkdir(parents=True, exist_ok=True)
     ymls = sorted(BUILD.glob("sim/*/coverage.yml")) + sorted(BUILD.glob("regress/*/*/coverage.yml"))
     merged = merge_functional(ymls)
