@@ -11,9 +11,10 @@ import cocotb
 import pyuvm
 from cocotb.triggers import Lock, Timer
 
-from ..models import BumpAllocator, BusDriver
-from ..seq.random_seqs import (BadInputSeq, DeviceOpsSeq, DeviceSideSeq, driver_factories, queues_of,
-                               random_device)
+from ..models import BlkDevice, BumpAllocator, BusDriver
+from ..seq.random_seqs import (BLK_F_FLUSH, EVENT_IDX, VERSION_1, BadInputSeq, DeviceOpsSeq, DeviceSideSeq,
+                               IdxWrapSeq, driver_factories, queues_of, random_device, sample_wire_coverage,
+                               underflow_pops)
 from ..seq.transport_seqs import GetDevicesSeq, ProbeSeq
 from .io import HEAP, SECTOR, IoTest
 
@@ -21,12 +22,17 @@ from .io import HEAP, SECTOR, IoTest
 class SystemVseq:
     """Virtual sequence: build, discover, then run every traffic source at once."""
 
-    def __init__(self, test, n_devices: int, ops_per_device: int, device_events: int, bad_inputs: int):
+    def __init__(self, test, n_devices: int, ops_per_device: int, device_events: int, bad_inputs: int,
+                 reserved_queues: int = 0, extra=None):
         self.t = test
         self.n_devices = n_devices
         self.ops_per_device = ops_per_device
         self.device_events = device_events
         self.bad_inputs = bad_inputs
+        # devices outside the random operations: extra(numbers) -> {dev_num: model}, using
+        # reserved_queues engine queues between them
+        self.reserved_queues = reserved_queues
+        self.extra = extra
 
     async def run(self):
         await self.setup()
@@ -37,21 +43,37 @@ class SystemVseq:
         """A random device set on the device side; discovery and probe on the driver side."""
         t = self.t
         p = t.params
-        numbers = random.sample(range(p["NUM_DEVS"]), self.n_devices)
+        numbers = self.device_numbers()
         self.records = records = {}
-        budget = p["ENG_QUEUES"]  # every virtqueue is served by an engine queue
+        budget = p["ENG_QUEUES"] - self.reserved_queues  # every virtqueue is served by an engine queue
+        big = random.random() < 0.5  # one device gets a large first ring (up to 32768 entries)
         for i, n in enumerate(numbers):
-            rec = random_device(n, p["NUM_VQS"], max_queues=budget - (len(numbers) - 1 - i))
+            rec = random_device(n, p["NUM_VQS"], max_queues=budget - (len(numbers) - 1 - i), big_ring=big and i == 0)
             records[n] = rec
             budget -= queues_of(rec)
         for r in records.values():
             t.device_bus.add(r.dev_num, r.model)
+        for n, model in (self.extra(numbers) if self.extra else {}).items():
+            t.device_bus.add(n, model)
         t.memory = t.mem
         t.allocator = BumpAllocator(HEAP, t.MEM_SIZE - HEAP)
         t.bus_driver = BusDriver(t.bus, t.mem, t.allocator, drivers=driver_factories(records, t.wait_until))
         t.bus.event_handler = t.bus_driver.handle_message
         t.firmware.engine_error_handler = t.on_engine_error
+        await underflow_pops(t)  # nothing is out yet: both FIFOs are empty and stay so
         await self.discover()
+
+    def device_numbers(self) -> list[int]:
+        """n_devices distinct device numbers; with more than 32 doorbells (more than one
+        DB_PENDING word) at least one device in each word's range, so every word is used."""
+        p = self.t.params
+        per_word = max(1, 32 // p["NUM_VQS"])
+        words = -(-p["NUM_DEVS"] // per_word)
+        numbers = [random.randrange(w * per_word, min(p["NUM_DEVS"], (w + 1) * per_word)) for w in range(words)] \
+            if words > 1 else []
+        rest = [n for n in range(p["NUM_DEVS"]) if n not in numbers]
+        numbers += random.sample(rest, max(0, self.n_devices - len(numbers)))
+        return numbers[:p["ENG_QUEUES"]]  # every device takes at least one engine queue
 
     async def discover(self):
         """GET_DEVICES finds exactly the device side's population; every device probes."""
@@ -68,6 +90,7 @@ class SystemVseq:
         p = t.params
         live = [r for r in self.records.values() if r.present]
         side = DeviceSideSeq("device_side", t, self.records, self.device_events, p["NUM_DEVS"])
+        side.reserved_queues = self.reserved_queues
         tasks = [cocotb.start_soon(DeviceOpsSeq(f"ops{r.dev_num}", t, r, self.ops_per_device).start()) for r in live]
         tasks.append(cocotb.start_soon(side.start()))
         tasks.append(cocotb.start_soon(BadInputSeq("bad_inputs", t, self.bad_inputs).start()))
@@ -113,6 +136,9 @@ class SystemVseq:
             core = self.t.bus_driver.devices.get(r.dev_num)
             if r.kind != "blk" or not r.present or core is None or not core.probed:
                 continue
+            if r.kicks_refused:  # no request can reach it (its kicks are refused): nothing was ever written
+                assert not r.uncertain and not any(r.shadow), f"dev {r.dev_num}: writes to a device no kick reaches"
+                continue
             cap = len(r.shadow) // SECTOR
             disk = b"".join([await core.driver.read(s, 8) for s in range(0, cap, 8)])
             for s in range(cap):
@@ -153,6 +179,7 @@ class RandomSystemTest(IoTest):
         n = random.randint(1, min(4, self.params["NUM_DEVS"]))
         await SystemVseq(self, n, ops_per_device=random.randint(6, 14), device_events=random.randint(2, 6),
                          bad_inputs=random.randint(2, 6)).run()
+        sample_wire_coverage(self)
 
 
     def in_flight(self) -> dict[str, bool]:
@@ -199,6 +226,7 @@ class RandomResetSystemTest(RandomSystemTest):
         self.logger.info("peripheral reset with in flight: %s", ", ".join(k for k, v in busy.items() if v))
         assert any(busy.values()), "the peripheral reset found nothing in flight on either port or the engine"
         await self.peripheral_reset()
+        await underflow_pops(self)  # software has not started again: nothing can arrive
         vseq.resync_after_reset()
         await self.restart_software(self.bus_driver.drivers)
         await vseq.discover()
@@ -207,3 +235,35 @@ class RandomResetSystemTest(RandomSystemTest):
         vseq.ops_per_device = random.randint(3, 8)
         vseq.device_events = 0
         await vseq.traffic()
+        sample_wire_coverage(self)
+
+
+@pyuvm.test()
+class IdxWrapSystemTest(RandomSystemTest):
+    """The random system while one more blk device's queue passes 65536 completions: used->idx
+    and avail->idx wrap past 65535 at system level (IdxWrapSeq: flushes in batches of half a
+    ring of 256..4096 entries, polled with notifications off or through callbacks with
+    EVENT_IDX, at random), with the other devices' random operations, device-side events and
+    bad inputs around it; every check on. The wrap device is kept out of the random
+    operations and removals."""
+
+    async def body(self):
+        p = self.params
+        wrap = {}
+
+        def extra(numbers):
+            wrap["dev"] = random.choice([n for n in range(p["NUM_DEVS"]) if n not in numbers])
+            features = VERSION_1 | BLK_F_FLUSH | (EVENT_IDX if random.random() < 0.5 else 0)
+            return {wrap["dev"]: BlkDevice(capacity=8, queue_size=random.choice([256, 1024, 4096]), features=features)}
+
+        n = random.randint(1, min(3, p["NUM_DEVS"] - 1))
+        vseq = SystemVseq(self, n, ops_per_device=random.randint(4, 10), device_events=random.randint(1, 3),
+                          bad_inputs=random.randint(1, 3), reserved_queues=1, extra=extra)
+        await vseq.setup()
+        seq = IdxWrapSeq("idx_wrap", self, wrap["dev"])
+        task = cocotb.start_soon(seq.start())
+        self.tasks.append(task)
+        await vseq.traffic()
+        await task
+        assert seq.completed >= 65536, f"only {seq.completed} completions on the wrap queue"
+        sample_wire_coverage(self)
