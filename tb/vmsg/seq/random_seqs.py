@@ -372,8 +372,10 @@ class DeviceOpsSeq(uvm_sequence):
         return "io"
 
     async def _kick(self, core):
-        """An extra EVENT_AVAIL. With the seed's NOTIFICATION_DATA computation the peripheral
-        refuses it (DB_RANGE): the notify must fail, the error it logs is declared."""
+        """An extra EVENT_AVAIL (virtqueue_notify). With the seed's NOTIFICATION_DATA computation
+        the peripheral refuses it (DB_RANGE): the notify must fail and mark the queue broken (as
+        virtqueue_notify does; a broken queue sends nothing more until a reset sets it up
+        again), the error the transport logs is declared."""
         vqs = [vq for vq in core.transport.vqs if vq is not None]
         if not vqs:
             return None
@@ -381,6 +383,8 @@ class DeviceOpsSeq(uvm_sequence):
         if not self.rec.kicks_refused:
             await NotifySeq(core, vq).start()
             return "kick"
+        if vq.broken:
+            return None  # nothing is sent
         rec = self.rec
         if not rec.rfc_waiver:
             rec.rfc_waiver = True
@@ -389,8 +393,8 @@ class DeviceOpsSeq(uvm_sequence):
                                 f"dev {rec.dev_num}: kicks with the seed's NOTIFICATION_DATA fields are refused",
                                 min_count=0)
         n_err = len(core.transport.errors)
-        ok = await core.transport.notify(vq)
-        assert not ok, f"dev {rec.dev_num}: a kick with the seed's NOTIFICATION_DATA fields was accepted"
+        ok = await vq.notify()
+        assert not ok and vq.broken, f"dev {rec.dev_num}: a kick with the seed's NOTIFICATION_DATA fields was accepted"
         errs = core.transport.errors[n_err:]
         assert errs and "DB_RANGE" in str(errs[-1]), f"dev {rec.dev_num}: refused kick logged {errs}"
         return "kick"

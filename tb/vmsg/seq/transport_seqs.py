@@ -139,14 +139,16 @@ class FeaturesSeq(_OpSeq):
 
 
 class NotifySeq(_OpSeq):
-    """EVENT_AVAIL for one of the device's queues (becomes a doorbell)."""
+    """EVENT_AVAIL for one of the device's queues (becomes a doorbell), sent as
+    virtqueue_notify does: through the queue's notify callback, which the transport chose for
+    the negotiated features (with NOTIFICATION_DATA the kick carries the avail index)."""
 
     def __init__(self, core, vq, name: str = "notify"):
         super().__init__(name)
         self.core, self.vq = core, vq
 
     async def body(self):
-        self.result = await self.core.transport.notify(self.vq)
+        self.result = await self.vq.notify()
         assert self.result, "EVENT_AVAIL could not be sent"
 
 
