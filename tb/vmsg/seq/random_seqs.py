@@ -56,11 +56,11 @@ GENERIC_BASE_ID = 0x60  # generic devices get ids 0x60.. so that each has its ow
 
 
 # --- system-level coverage, sampled from what crossed the mailbox (the message trace) ---------
-RING_BINS = ["1", "2-64", "128-32768"]
+RING_BINS = ["1", "2-64", "128-16384", "32768"]
 
 
 def _ring_bin(size: int) -> str:
-    return "1" if size == 1 else "2-64" if size <= 64 else "128-32768"
+    return "1" if size == 1 else "2-64" if size <= 64 else "128-16384" if size < 32768 else "32768"
 
 
 @CoverPoint("vmsg.sys.kick", xf=lambda kind: kind, bins=["plain", "data_fixed", "data_rfc_refused"])
@@ -152,7 +152,7 @@ def random_device(dev_num: int, num_vqs: int, kind: str | None = None, max_queue
     driver then using the corrected computation (mostly) or the seed's."""
     kind = kind or random.choice(["blk", "rng", "generic", "generic"])
     qsize = lambda: 1 << random.randint(0, 6)  # noqa: E731 - any power of two up to 64
-    first = (lambda: random.choice([128, 1024, 4096, 32768])) if big_ring else qsize
+    first = (lambda: random.choice([128, 4096, 32768, 32768])) if big_ring else qsize
     notif = random.random() < 0.4
     mode = random.choice([NOTIFY_DATA_FIXED, NOTIFY_DATA_RFC]) if notif else None
     if kind == "blk":

@@ -242,7 +242,7 @@ class RandomResetSystemTest(RandomSystemTest):
 class IdxWrapSystemTest(RandomSystemTest):
     """The random system while one more blk device's queue passes 65536 completions: used->idx
     and avail->idx wrap past 65535 at system level (IdxWrapSeq: flushes in batches of half a
-    ring of 256..4096 entries, polled with notifications off or through callbacks with
+    ring of 256, 4096 or 32768 entries, polled with notifications off or through callbacks with
     EVENT_IDX, at random), with the other devices' random operations, device-side events and
     bad inputs around it; every check on. The wrap device is kept out of the random
     operations and removals."""
@@ -254,7 +254,7 @@ class IdxWrapSystemTest(RandomSystemTest):
         def extra(numbers):
             wrap["dev"] = random.choice([n for n in range(p["NUM_DEVS"]) if n not in numbers])
             features = VERSION_1 | BLK_F_FLUSH | (EVENT_IDX if random.random() < 0.5 else 0)
-            return {wrap["dev"]: BlkDevice(capacity=8, queue_size=random.choice([256, 1024, 4096]), features=features)}
+            return {wrap["dev"]: BlkDevice(capacity=8, queue_size=random.choice([256, 4096, 32768]), features=features)}
 
         n = random.randint(1, min(3, p["NUM_DEVS"] - 1))
         vseq = SystemVseq(self, n, ops_per_device=random.randint(4, 10), device_events=random.randint(1, 3),
