@@ -9,7 +9,10 @@
 module vmsg_periph
   import vmsg_pkg::*;
 #(
+  parameter int unsigned HDR_FORMAT   = 0,   // wire format: 0 the 6-byte header (seed, RFC July 2025),
+                                             // 1 the 8-byte header with token (spec draft, 2026 kernel)
   parameter int unsigned MSG_SIZE     = 64,  // message slot size in bytes: multiple of 4, 44..256
+                                             // (48..256 with the 8-byte header)
   parameter int unsigned TO_DEV_DEPTH = 8,   // messages the driver -> device FIFO holds: 2..255
   parameter int unsigned TO_DRV_DEPTH = 8,   // messages the device -> driver FIFO holds: 2..255
   parameter int unsigned NUM_DEVS     = 8,   // device numbers with doorbells: 1..255
@@ -128,8 +131,19 @@ module vmsg_periph
   // ---------------------------------------------------------------------------
   // Parameter checks (elaboration time)
   // ---------------------------------------------------------------------------
-  if (MSG_SIZE % 4 != 0 || MSG_SIZE < VMSG_MIN_SIZE || MSG_SIZE > VMSG_MAX_SLOT) begin : g_bad_msg_size
-    $fatal(1, "vmsg_periph: MSG_SIZE %0d must be a multiple of 4 in 44..256", MSG_SIZE);
+  if (HDR_FORMAT != HDR_SEED6 && HDR_FORMAT != HDR_HDR8) begin : g_bad_hdr_format
+    $fatal(1, "vmsg_periph: HDR_FORMAT %0d must be 0 (6-byte header) or 1 (8-byte header with token)",
+           HDR_FORMAT);
+  end
+  // Slots are whole 32-bit words: a MSG_SIZE that is not a multiple of 4 (such as the 2026
+  // kernel's minimum 50) is refused; 52 is the smallest slot such a kernel accepts.
+  if (MSG_SIZE % 4 != 0) begin : g_bad_msg_size_align
+    $fatal(1, "vmsg_periph: MSG_SIZE %0d is not a multiple of 4 (slots are 32-bit words; %0s",
+           MSG_SIZE, "a kernel that needs 50 or more takes 52)");
+  end
+  if (MSG_SIZE < slot_min(HDR_FORMAT) || MSG_SIZE > VMSG_MAX_SLOT) begin : g_bad_msg_size
+    $fatal(1, "vmsg_periph: MSG_SIZE %0d must be %0d..256 with the %0d-byte header (HDR_FORMAT %0d)",
+           MSG_SIZE, slot_min(HDR_FORMAT), hdr_bytes(HDR_FORMAT), HDR_FORMAT);
   end
   if (TO_DEV_DEPTH < 2 || TO_DEV_DEPTH > 255 || TO_DRV_DEPTH < 2 || TO_DRV_DEPTH > 255) begin : g_bad_depth
     $fatal(1, "vmsg_periph: TO_DEV_DEPTH %0d and TO_DRV_DEPTH %0d must be 2..255",
@@ -330,6 +344,7 @@ module vmsg_periph
   logic        d2v_evt_ready;
 
   vmsg_mbox #(
+    .HDR_FORMAT(HDR_FORMAT),
     .MSG_SIZE  (MSG_SIZE),
     .DEPTH     (TO_DEV_DEPTH),
     .TO_DEVICE (1'b1),
@@ -412,6 +427,7 @@ module vmsg_periph
   logic [15:0] evt_dev_id, evt_vq;
 
   vmsg_mbox #(
+    .HDR_FORMAT(HDR_FORMAT),
     .MSG_SIZE  (MSG_SIZE),
     .DEPTH     (TO_DRV_DEPTH),
     .TO_DEVICE (1'b0),
@@ -562,6 +578,7 @@ module vmsg_periph
   // ---------------------------------------------------------------------------
   always_comb begin
     drv_hwif_in.BUS_INFO.MSG_SIZE.next = 16'(MSG_SIZE);
+    drv_hwif_in.BUS_INFO.HDR_FORMAT.next = 4'(HDR_FORMAT);
     drv_hwif_in.CAPS.TX_DEPTH.next     = 8'(TO_DEV_DEPTH);
     drv_hwif_in.CAPS.RX_DEPTH.next     = 8'(TO_DRV_DEPTH);
     drv_hwif_in.CAPS.NUM_DEVS.next     = 8'(NUM_DEVS);
@@ -612,6 +629,7 @@ module vmsg_periph
   // ---------------------------------------------------------------------------
   always_comb begin
     dev_hwif_in.BUS_INFO.MSG_SIZE.next = 16'(MSG_SIZE);
+    dev_hwif_in.BUS_INFO.HDR_FORMAT.next = 4'(HDR_FORMAT);
     dev_hwif_in.CAPS.TX_DEPTH.next     = 8'(TO_DRV_DEPTH);
     dev_hwif_in.CAPS.RX_DEPTH.next     = 8'(TO_DEV_DEPTH);
     dev_hwif_in.CAPS.NUM_DEVS.next     = 8'(NUM_DEVS);

@@ -5,7 +5,8 @@
 // the queue, so a message can be staged while the FIFO is full.
 //
 // Writer (TX): window writes land in the staging slot and set the word's bit
-// in a written-mask; shadows of header bytes 0..13 feed the framing check. A
+// in a written-mask; shadows of bytes 0..13 (0..15 with the 8-byte header)
+// feed the framing check. A
 // commit that passes it zero-fills the words not written (one per cycle, the
 // ack waits), records the written length and advances the write pointer.
 // To the device, an EVENT_AVAIL that passes is sent to the doorbells instead.
@@ -33,7 +34,8 @@
 module vmsg_mbox
   import vmsg_pkg::*;
 #(
-  parameter int unsigned MSG_SIZE  = 64,    // bytes per slot: multiple of 4, 44..256
+  parameter int unsigned HDR_FORMAT = HDR_SEED6,  // HDR_SEED6 (6-byte header) or HDR_HDR8 (8-byte)
+  parameter int unsigned MSG_SIZE  = 64,    // bytes per slot: multiple of 4, 44..256 (48..256 HDR8)
   parameter int unsigned DEPTH     = 8,     // messages the FIFO holds: 2..255
   parameter bit          TO_DEVICE = 1'b1,  // 1: driver writes, device reads; 0: the reverse
   parameter int unsigned NUM_DEVS  = 8,     // device numbers with doorbells (EVENT_AVAIL check)
@@ -116,15 +118,16 @@ module vmsg_mbox
   localparam int unsigned SLOT_W    = $clog2(SLOTS);
   localparam int unsigned WIDX_W    = $clog2(WORDS);           // word index within a slot
   localparam int unsigned CNT_W     = 9;                       // counts up to 255 (+1 event)
+  localparam int unsigned SHB       = shadow_bytes(HDR_FORMAT); // staged bytes the check sees
 
   localparam logic [RAM_AW-1:0] SLOT_STRIDE = RAM_AW'(WORDS);
   localparam logic [SLOT_W-1:0] LAST_SLOT   = SLOT_W'(SLOTS - 1);
   localparam logic [CNT_W-1:0]  DEPTH_CNT   = CNT_W'(DEPTH);
 
-  if (MSG_SIZE % 4 != 0 || MSG_SIZE < VMSG_MIN_SIZE || MSG_SIZE > VMSG_MAX_SLOT
+  if (MSG_SIZE % 4 != 0 || MSG_SIZE < slot_min(HDR_FORMAT) || MSG_SIZE > VMSG_MAX_SLOT
       || DEPTH < 2 || DEPTH > 255) begin : g_bad_params
-    $fatal(1, "vmsg_mbox: MSG_SIZE %0d (multiple of 4, 44..256) or DEPTH %0d (2..255) out of range",
-           MSG_SIZE, DEPTH);
+    $fatal(1, "vmsg_mbox: MSG_SIZE %0d (multiple of 4, %0d..256) or DEPTH %0d (2..255) out of range",
+           MSG_SIZE, slot_min(HDR_FORMAT), DEPTH);
   end
 
   typedef enum logic [1:0] {
@@ -138,7 +141,7 @@ module vmsg_mbox
   // ---------------------------------------------------------------------------
   // writer
   logic [WORDS-1:0]          mask_q, mask_d;             // words written since accept/discard
-  logic [SHADOW_BYTES*8-1:0] shadow_q, shadow_d;         // staged bytes 0..13
+  logic [SHB*8-1:0]          shadow_q, shadow_d;         // staged bytes 0..SHB-1
   logic [8:0]                staged_len_q, staged_len_d; // highest written word + 1, times 4
   logic [SLOT_W-1:0]         wr_slot_q;
   logic [RAM_AW-1:0]         wr_base_q;                  // first RAM word of the staging slot
@@ -177,6 +180,7 @@ module vmsg_mbox
   logic [15:0] kick_vq_q;
 
   vmsg_mbox_check #(
+    .HDR_FORMAT(HDR_FORMAT),
     .MSG_SIZE  (MSG_SIZE),
     .TO_DEVICE (TO_DEVICE),
     .NUM_DEVS  (NUM_DEVS),
@@ -332,7 +336,7 @@ module vmsg_mbox
       if (ram_we) mask_d[fill_idx] = 1'b1;
     end else if (win_wr) begin
       mask_d[tx_widx] = 1'b1;
-      for (int unsigned k = 0; k < SHADOW_BYTES; k++) begin
+      for (int unsigned k = 0; k < SHB; k++) begin
         if (32'(tx_word) == k / 4 && win_be[k % 4]) begin
           shadow_d[k*8 +: 8] = tx_win_wdata[(k % 4)*8 +: 8];
         end
@@ -463,14 +467,24 @@ module vmsg_mbox
     .rdata_o (ram_rdata)
   );
 
-  // EVENT_USED as a message: type 0x00, msg_id 0x42, dev_id, msg_size 10,
-  // index u32 = vq; everything else zero.
+  // EVENT_USED as a message: type 0x00, msg_id 0x42, dev_id, index u32 = vq;
+  // everything else zero. 6-byte header: msg_size 10, index at byte 6;
+  // 8-byte header: token 0, msg_size 12, index at byte 8.
   function automatic logic [31:0] evt_msg_word(logic [1:0] w, logic [15:0] dev, logic [15:0] vq);
-    unique case (w)
-      2'd0:    return {dev, MSG_EVENT_USED, TYPE_TRANSPORT_REQ};
-      2'd1:    return {vq, EVENT_USED_SIZE};
-      default: return '0;
-    endcase
+    if (HDR_FORMAT == HDR_HDR8) begin
+      unique case (w)
+        2'd0:    return {dev, MSG_EVENT_USED, TYPE_TRANSPORT_REQ};
+        2'd1:    return {EVENT_USED_SIZE8, 16'h0000};   // msg_size, token 0
+        2'd2:    return {16'h0000, vq};
+        default: return '0;
+      endcase
+    end else begin
+      unique case (w)
+        2'd0:    return {dev, MSG_EVENT_USED, TYPE_TRANSPORT_REQ};
+        2'd1:    return {vq, EVENT_USED_SIZE};
+        default: return '0;
+      endcase
+    end
   endfunction
   logic [31:0] evt_word;
   assign evt_word = evt_msg_word(rd_word_q, evt_dev_q, evt_vq_q);
