@@ -12,6 +12,7 @@ from .hdl import HdlConfig
 TOP = "vmsg_periph"
 
 DEFAULTS: dict[str, int] = {
+    "HDR_FORMAT": 0,   # 0: the seed's 6-byte header, 1: the 8-byte header with token
     "MSG_SIZE": 64,
     "TO_DEV_DEPTH": 8,
     "TO_DRV_DEPTH": 8,
@@ -23,13 +24,25 @@ DEFAULTS: dict[str, int] = {
     "AXI_ID_W": 4,
 }
 
-# Named configurations: label -> parameter overrides.
+# Named configurations: label -> parameter overrides. Labels of the 8-byte header format
+# (HDR_FORMAT 1) start with "hdr8": hdr8-msg48 is QEMU's maximum message (8 + 40), which the
+# 2026 kernel refuses (its minimum is 50); hdr8-msg64 and hdr8-msg256 are what it accepts.
 CONFIGS: dict[str, dict[str, int]] = {
     "msg64": {},
     "msg44": {"MSG_SIZE": 44},
     "msg256": {"MSG_SIZE": 256},
     "many": {"NUM_DEVS": 48, "NUM_VQS": 2, "TO_DEV_DEPTH": 4, "TO_DRV_DEPTH": 4},
+    "hdr8-msg48": {"HDR_FORMAT": 1, "MSG_SIZE": 48},
+    "hdr8-msg64": {"HDR_FORMAT": 1},
+    "hdr8-msg256": {"HDR_FORMAT": 1, "MSG_SIZE": 256},
 }
+
+HDR8_PREFIX = "hdr8"
+
+
+def hdr_format(label: str) -> int:
+    """HDR_FORMAT of a configuration (0 the 6-byte header, 1 the 8-byte one)."""
+    return params(label)["HDR_FORMAT"]
 
 
 def params(label: str) -> dict[str, int]:

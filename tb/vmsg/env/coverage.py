@@ -1,7 +1,8 @@
 """Functional coverage of the mailbox (cocotb-coverage).
 
 Coverpoints: every message id crossing in each direction (requests,
-responses, events, doorbells), every commit outcome (TX_ERROR code) per
+responses, events, doorbells), in each header format (the build's HDR_FORMAT,
+crossed with the message ids), every commit outcome (TX_ERROR code) per
 port, FIFO occupancy at commit, doorbell coalescing, underflow, engine
 events. Results are written to coverage.yml in the run folder and merged by
 `make cov`.
@@ -21,6 +22,12 @@ from .scoreboard import DIRS
 
 _TRANSPORT_IDS = list(range(0x02, 0x0D)) + [0x40, 0x41, 0x42]
 _BUS_IDS = [0x02, 0x03, 0x40]
+_FORMATS = ["seed6", "hdr8"]
+
+
+def _format(*_args) -> str:
+    """The header format of this simulation (mbox_ref.FORMAT, set from the build)."""
+    return "hdr8" if ref.FORMAT == ref.HDR8 else "seed6"
 
 
 @CoverPoint("vmsg.msg.transport_id", xf=lambda d, h, a: None if h.is_bus else h.msg_id, bins=_TRANSPORT_IDS)
@@ -30,6 +37,9 @@ _BUS_IDS = [0x02, 0x03, 0x40]
             bins=["transport_req", "transport_resp", "bus_req", "bus_resp"])
 @CoverCross("vmsg.msg.dir_x_kind", items=["vmsg.msg.dir", "vmsg.msg.kind"],
             ign_bins=[("to_device", "transport_resp"), ("to_device", "bus_resp")])
+@CoverPoint("vmsg.msg.format", xf=_format, bins=_FORMATS)
+@CoverCross("vmsg.msg.format_x_transport_id", items=["vmsg.msg.format", "vmsg.msg.transport_id"])
+@CoverCross("vmsg.msg.format_x_bus_id", items=["vmsg.msg.format", "vmsg.msg.bus_id"])
 def _sample_message(direction: str, header: ref.Header, accepted: bool) -> None:
     pass
 
@@ -82,7 +92,7 @@ class MailboxCoverage(uvm_subscriber):
                 _sample_message(direction, h, True)
                 _sample_commit(ev.port, ref.NONE)
                 if direction == "to_device" and ref.is_doorbell(ev.slot):
-                    p = h.dev_id * self.num_vqs + int.from_bytes(ev.slot[6:10], "little")
+                    p = h.dev_id * self.num_vqs + ref.payload_u32(ev.slot, 0)
                     _sample_kick(p in self.db_pending)
                     self.db_pending.add(p)
                 else:

@@ -29,6 +29,7 @@ from .coverage import sample_engine_decision, sample_idx_wrap
 from ..bfm.axil import OKAY
 from ..ref import UsedRingModel
 from ..regmap import load as load_regmap
+from . import mbox_ref as ref
 
 Q_STRIDE = 0x40
 
@@ -149,7 +150,7 @@ class EngineChecker(uvm_component):
     # --- notifications -------------------------------------------------------------
     def engine_event(self, ev) -> None:
         dev_id = int.from_bytes(ev.slot[2:4], "little")
-        vq = int.from_bytes(ev.slot[6:10], "little")
+        vq = ref.payload_u32(ev.slot, 0)
         t = ev.start_ns  # the driver's pop began: it reads the ring after this
         for q, s in self.shadow.items():
             if s.dev_id == dev_id and s.vq == vq and (q in self.monitor.queues or s.enabled):

@@ -7,6 +7,16 @@ order, byte for byte, with the right HEAD_LEN; that refused messages are never
 delivered; that underflow happens only on an empty FIFO; and that doorbells
 are neither invented nor lost. EVENT_USED messages the mailbox synthesises
 for the engine are passed on to `engine_events` subscribers.
+
+Responses (the bus rule of the specification draft, both header formats): per device number
+(bus messages as one more stream), every response the device side commits answers the oldest
+request the driver side committed to that device number and not yet answered: the same
+msg_id, and in the 8-byte format the same token. A response with no request outstanding, or
+that does not answer the oldest one, is an error (responses in request order, at most one per
+request); with `require_every_response` a request left unanswered at the end of the test is
+one too (exactly one). A test that plants a response matching no request declares it
+(`planted_responses`); a declared one that never comes is an error as well. Checked only when
+`check_responses` is on (the base test turns it on when both software sides run).
 """
 
 from __future__ import annotations
@@ -79,6 +89,13 @@ class MailboxScoreboard(uvm_subscriber):
         self._status_checks: list[StatusCheck] = []
         self.allow_leftover = False      # a test may end with messages still queued
         self.require_db_observed = True  # every kick must be seen pending by the device side
+        # responses per device number (see the module docstring)
+        self.check_responses = False
+        self.require_every_response = False
+        self.planted_responses = 0       # responses the test plants that answer no request
+        self.planted_seen = 0
+        self.outstanding: dict[object, deque[tuple[int, int, float]]] = {}  # key -> (msg_id, token, t)
+        self.responses_checked = 0
 
     def end_of_elaboration_phase(self):
         p = ConfigDB().get(self, "", "HDL_PARAMS")
@@ -130,6 +147,37 @@ class MailboxScoreboard(uvm_subscriber):
             return
         self.counts[ev.port]["TX_ACCEPTED"] += 1
         self.expected[direction].append(Expected(ev.slot, ev.length, ev.time_ns))
+        if self.check_responses:
+            self._request_response(direction, ev)
+
+    def _request_response(self, direction: str, ev: MboxEvent) -> None:
+        """Per device number: responses in request order, one per request."""
+        h = ref.Header.of(ev.slot)
+        key = "bus" if h.is_bus else h.dev_id
+        what = "the bus" if h.is_bus else f"dev {h.dev_id}"
+        if direction == "to_device":
+            if not h.is_response and h.msg_id < ref.EVENT_CONFIG:   # a request: one response owed
+                self.outstanding.setdefault(key, deque()).append((h.msg_id, h.token, ev.time_ns))
+            return
+        if not h.is_response:
+            return  # an event: no request
+        q = self.outstanding.get(key)
+        head = q[0] if q else None
+        matches = head is not None and head[0] == h.msg_id and head[1] == h.token
+        if not matches and self.planted_seen < self.planted_responses:
+            self.planted_seen += 1
+            return
+        if head is None:
+            self.error(f"response id {h.msg_id:#04x} token {h.token:#06x} for {what} committed at "
+                       f"{ev.time_ns}ns with no request outstanding (one response per request)")
+            return
+        if not matches:
+            self.error(f"response id {h.msg_id:#04x} token {h.token:#06x} for {what} committed at "
+                       f"{ev.time_ns}ns does not answer the oldest request outstanding (id {head[0]:#04x} "
+                       f"token {head[1]:#06x} at {head[2]}ns): responses come in request order")
+            return
+        q.popleft()
+        self.responses_checked += 1
 
     def _on_reject(self, ev: MboxEvent) -> None:
         self.stats["rejected"] += 1
@@ -242,7 +290,7 @@ class MailboxScoreboard(uvm_subscriber):
     def _kick(self, ev: MboxEvent) -> None:
         self.stats["doorbells"] += 1
         h = ref.Header.of(ev.slot)
-        vq = int.from_bytes(ev.slot[6:10], "little")
+        vq = ref.payload_u32(ev.slot, 0)
         p = h.dev_id * self.num_vqs + vq
         self.counts["dev"]["DB_KICKS"] += 1
         # DB_COALESCED: the bit was set by an earlier kick and not cleared since; a DB_PENDING
@@ -259,7 +307,7 @@ class MailboxScoreboard(uvm_subscriber):
             self._racing.add(p)
             self.phantom_bits.pop(p, None)
             return
-        self.last_db_data[p] = int.from_bytes(ev.slot[10:14], "little")
+        self.last_db_data[p] = ref.payload_u32(ev.slot, 4)
         # A read that began after this commit began and saw the bit has seen this kick, even
         # if it completed before the commit's response (the bit is set before the B response).
         self.phantom_bits.pop(p, None)
@@ -318,6 +366,7 @@ class MailboxScoreboard(uvm_subscriber):
         self.seen_pending.clear()
         self.reject_pred.clear()
         self._overfull = {"to_device": [], "to_driver": []}
+        self.outstanding.clear()   # requests in flight die with the reset (documented)
         self.counts = {"drv": Counter(), "dev": Counter()}  # the counters restart from 0
         self.coalesced_maybe = 0
         self._last_kick.clear()
@@ -344,6 +393,13 @@ class MailboxScoreboard(uvm_subscriber):
             for d, q in self.expected.items():
                 if q:
                     out.append(f"{len(q)} {d} message(s) accepted and never delivered, first at {q[0].time_ns}ns")
+        if self.check_responses and self.require_every_response:
+            for key, q in self.outstanding.items():
+                for msg_id, token, t in q:
+                    out.append(f"request id {msg_id:#04x} token {token:#06x} to "
+                               f"{'the bus' if key == 'bus' else f'dev {key}'} committed at {t}ns was never answered")
+        if self.planted_seen < self.planted_responses:
+            out.append(f"{self.planted_responses} planted response(s) declared, {self.planted_seen} seen")
         if self.require_db_observed:
             for p, (_, t) in self.unobserved_kicks.items():
                 out.append(f"doorbell {p} kicked at {t}ns was never seen pending by the device side")

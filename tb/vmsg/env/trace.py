@@ -26,8 +26,10 @@ def describe(slot: bytes) -> dict:
     """Decoded header and payload fields of a slot (the codec's view), for humans."""
     h = ref.Header.of(slot)
     out: dict = {"type": h.type, "msg_id": h.msg_id, "dev_id": h.dev_id, "msg_size": h.msg_size}
+    if ref.header_size() == ref.HEADER8:
+        out["token"] = h.token
     try:
-        msg = Message.decode(slot)
+        msg = Message.decode(slot, fmt=ref.FORMAT)
     except ProtocolError as exc:  # a malformed message is still traced
         out["decode_error"] = str(exc)
         return out

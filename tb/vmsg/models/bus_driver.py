@@ -1,6 +1,11 @@
 """The driver side's bus layer: device discovery (GET_DEVICES), PING, hot-plug (EVENT_DEVICE)
 and the registry of transport devices per device number. It also routes messages arriving from
-the device side: bus events to itself, transport events to the device they name."""
+the device side: bus events to itself, transport events to the device they name.
+
+Header format: the bus says which header it speaks (`bus.fmt`, the seed's 6-byte header when
+the bus does not say); `fmt=` overrides it (a host configured for the other format). The
+transport of each device is the format's (driver_hdr8.make_transport: the seed's RFC model for
+SEED6, the 2026 tree's for HDR8), and bus messages are built and parsed in that format."""
 from __future__ import annotations
 
 import errno
@@ -8,9 +13,10 @@ from typing import Callable, Mapping, Optional
 
 from ..proto import Message, ProtocolError
 from ..proto import payloads as p
-from ..proto.constants import GET_DEVICES_ALIGN, HEADER_SIZE, BusId, DevState, TransportId
+from ..proto.constants import GET_DEVICES_ALIGN, BusId, DevState, HdrFormat, TransportId
 from .bus import VirtioMsgBus
 from .driver import RING_TRANSPORT_FEATURES, VirtioMsgDevice
+from .driver_hdr8 import make_transport
 from .drivers import DEFAULT_DRIVERS
 from .errors import BusError, VirtioError
 from .memory import Allocator, Memory
@@ -24,8 +30,10 @@ _MAX_DEVICE_NUMBERS = 1 << 16
 class BusDriver:
     def __init__(self, bus: VirtioMsgBus, memory: Memory, allocator: Allocator, *,
                  drivers: Mapping[int, DriverFactory] = DEFAULT_DRIVERS, count_flexible: bool = False,
-                 get_devices_window: Optional[int] = None, ring_align: int = 4096) -> None:
+                 get_devices_window: Optional[int] = None, ring_align: int = 4096,
+                 fmt: HdrFormat | int | str | None = None) -> None:
         self.bus = bus
+        self.fmt = HdrFormat.parse(fmt if fmt is not None else getattr(bus, "fmt", HdrFormat.SEED6))
         self.memory = memory
         self.allocator = allocator
         self.drivers = dict(drivers)
@@ -43,17 +51,17 @@ class BusDriver:
 
     def max_get_devices_window(self) -> int:
         """Device numbers whose bitmap fits one response slot, rounded down to a multiple of 8."""
-        bits = (self.bus.msg_size - HEADER_SIZE - _GET_DEVICES_RESP_FIXED) * 8
+        bits = (self.bus.msg_size - self.fmt.header_size - _GET_DEVICES_RESP_FIXED) * 8
         return min(bits, _MAX_DEVICE_NUMBERS) // GET_DEVICES_ALIGN * GET_DEVICES_ALIGN
 
     # --- bus requests --------------------------------------------------------------------------
     async def _bus_request(self, msg_id: BusId, payload: p.Payload) -> Message:
-        slot = Message.make(msg_id, payload, bus=True).encode(self.bus.msg_size)
+        slot = Message.make(msg_id, payload, bus=True, fmt=self.fmt).encode(self.bus.msg_size)
         raw = await self.bus.transfer(0, slot, True)
         if raw is None:
             raise BusError(errno.EIO, "bus returned no response")
         try:
-            resp = Message.decode(raw)
+            resp = Message.decode(raw, fmt=self.fmt)
         except ProtocolError as exc:
             raise VirtioError(errno.EIO, f"malformed {msg_id.name} response: {exc}") from exc
         if not (resp.is_bus and resp.is_response and resp.msg_id == msg_id):
@@ -100,9 +108,11 @@ class BusDriver:
     async def register_device(self, dev_num: int) -> Optional[VirtioCore]:
         """virtio_msg_register + register_virtio_device with the driver for its device id.
         Returns None (error logged) when the transport refuses the device (e.g. ENODEV)."""
-        transport = VirtioMsgDevice(self.bus, dev_num, self.memory, self.allocator,
-                                    count_flexible=self.count_flexible, ring_align=self.ring_align,
-                                    transport_features=RING_TRANSPORT_FEATURES)
+        # The 2026 tree always counts the flexible data; the seed's counts it when asked.
+        flexible = {} if self.fmt is HdrFormat.HDR8 else {"count_flexible": self.count_flexible}
+        transport = make_transport(self.fmt, self.bus, dev_num, self.memory, self.allocator,
+                                   ring_align=self.ring_align, transport_features=RING_TRANSPORT_FEATURES,
+                                   **flexible)
         self.transports.append(transport)
         try:
             await transport.register()
@@ -133,7 +143,7 @@ class BusDriver:
         """A message that is not a response: EVENT_DEVICE (hot-plug) or a transport event for
         one device. Returns 0 or -errno like the kernel's event path."""
         try:
-            msg = Message.decode(slot)
+            msg = Message.decode(slot, fmt=self.fmt)
         except ProtocolError as exc:
             self.errors.append(VirtioError(errno.EINVAL, f"malformed event: {exc}"))
             return -errno.EINVAL

@@ -7,6 +7,14 @@ interrupt (it does not poll), matches the response by dev_id and msg_id, and
 hands events (EVENT_USED, EVENT_CONFIG, EVENT_DEVICE) that arrive meanwhile
 to the event handler, in arrival order.
 
+Header format: DriverBus speaks the format BUS_INFO.HDR_FORMAT reports (`fmt`), unless it is
+told one (`fmt=`: a host configured for the other format). In the 8-byte format the bus owns
+the token: every request that expects a response leaves with a fresh token in bytes 4-5
+(1, 2, ... 0xFFFF, then 1 again; events keep the transport's 0), and a response is matched by
+(dev_id, token) and msg_id. A response that matches no outstanding request is dropped and
+counted (`dropped_responses`), and is an error of the bus layer: a test that plants one
+declares it (expect_error).
+
 DeviceFirmware is the device side's interrupt handler: it drains requests
 from the device port's mailbox into the device model, sends the model's
 answers back, and turns doorbell pending bits into kicks.
@@ -26,6 +34,7 @@ import errno
 
 from ..bfm.axil import OKAY
 from ..models.errors import BusError
+from ..proto.constants import HdrFormat
 from ..env import mbox_ref as ref
 from .port_ops import PortOps
 
@@ -39,8 +48,8 @@ MSG_NAMES = {
 }
 
 
-def msg_name(slot: bytes) -> str:
-    h = ref.Header.of(slot)
+def msg_name(slot: bytes, fmt: int | None = None) -> str:
+    h = ref.Header.of(slot, fmt)
     return MSG_NAMES.get((h.is_bus, h.msg_id), f"id {h.msg_id:#04x}")
 
 
@@ -48,6 +57,7 @@ def msg_name(slot: bytes) -> str:
 class _Waiter:
     msg_id: int
     request: bytes = b""
+    token: int | None = None    # the token stamped on the request (8-byte format)
     event: Event = field(default_factory=Event)
     response: bytes | None = None
     done: Event = field(default_factory=Event)  # the transfer is over (for callers waiting their turn)
@@ -58,8 +68,15 @@ class DriverBus:
 
     name = "vmsg-periph"
 
-    def __init__(self, ops: PortOps, timeout_ns: float = 200_000, overflow_retry_ns: float = 200):
+    def __init__(self, ops: PortOps, timeout_ns: float = 200_000, overflow_retry_ns: float = 200,
+                 fmt: HdrFormat | int | str | None = None):
         self.ops = ops
+        # None: the format BUS_INFO.HDR_FORMAT reports (read by start)
+        self.forced_fmt = None if fmt is None else HdrFormat.parse(fmt)
+        self.fmt = self.forced_fmt or HdrFormat.SEED6
+        self.next_token = 1
+        self.tokens: list[int] = []               # the token stamped on each request, in order
+        self.dropped_responses: list[bytes] = []  # responses that matched no outstanding request
         self.timeout_ns = timeout_ns
         self.overflow_retry_ns = overflow_retry_ns
         self.msg_size = 0
@@ -89,6 +106,7 @@ class DriverBus:
         info = await self.ops.read("BUS_INFO")
         self.msg_size = regs.get("BUS_INFO", "MSG_SIZE", info)
         self.revision = regs.get("BUS_INFO", "REVISION", info)
+        self.fmt = self.forced_fmt or HdrFormat.parse(regs.get("BUS_INFO", "HDR_FORMAT", info))
         await self.ops.write("INTR_STATE", regs.value("INTR_STATE", RX_MSG=1, TX_ERR=1))
         await self.ops.write("INTR_ENABLE", regs.value("INTR_ENABLE", RX_MSG=1))
         self._tasks = [cocotb.start_soon(self._rx_service()),
@@ -104,8 +122,14 @@ class DriverBus:
         return self.name, self.msg_size, self.revision
 
     # --- transfer -------------------------------------------------------
+    def _stamp(self, request: bytes) -> tuple[bytes, int]:
+        token = self.next_token
+        self.next_token = token % 0xFFFF + 1
+        self.tokens.append(token)
+        return request[:4] + token.to_bytes(2, "little") + request[6:], token
+
     async def transfer(self, dev_id: int, request: bytes, response_expected: bool = True) -> bytes | None:
-        h = ref.Header.of(request)
+        h = ref.Header.of(request, self.fmt)
         key = (h.is_bus, 0 if h.is_bus else h.dev_id)
         waiter = None
         if response_expected:
@@ -116,7 +140,10 @@ class DriverBus:
                 await self._waiters[key].done.wait()
             if key in self._waiters:
                 raise BusError(errno.EBUSY, f"a request to dev {h.dev_id} is already in flight")
-            waiter = self._waiters[key] = _Waiter(h.msg_id, request)
+            token = None
+            if self.fmt.has_token:
+                request, token = self._stamp(request)
+            waiter = self._waiters[key] = _Waiter(h.msg_id, request, token)
         try:
             await self._send(request)
             if waiter is None:
@@ -128,7 +155,7 @@ class DriverBus:
                 rx = await self.ops.read("RX_STATUS")
                 raise BusError(
                     errno.ETIMEDOUT,
-                    f"no response to {msg_name(request)} for {'the bus' if h.is_bus else f'dev_id {h.dev_id}'} "
+                    f"no response to {msg_name(request, self.fmt)} for {'the bus' if h.is_bus else f'dev_id {h.dev_id}'} "
                     f"within {self.timeout_ns:.0f} ns (sent at {t0:.0f} ns); driver port TX_STATUS={tx:#x} "
                     f"RX_STATUS={rx:#x}; {len(self.received)} message(s) received so far",
                 )
@@ -146,7 +173,7 @@ class DriverBus:
             if item.resp == OKAY:
                 return
             if item.error_code != ref.OVERFLOW:
-                raise BusError(errno.EIO, f"{msg_name(request)} refused by the mailbox: TX_ERROR.CODE="
+                raise BusError(errno.EIO, f"{msg_name(request, self.fmt)} refused by the mailbox: TX_ERROR.CODE="
                                       f"{ref.CODE_NAMES.get(item.error_code, item.error_code)}")
             # FIFO full: the message stays staged; wait for the device to pop and commit again.
             if get_sim_time(unit="ns") > deadline:
@@ -171,7 +198,7 @@ class DriverBus:
 
     def _route(self, slot: bytes) -> None:
         self.received.append((get_sim_time(unit="ns"), slot))
-        h = ref.Header.of(slot)
+        h = ref.Header.of(slot, self.fmt)
         if not h.is_response:
             self.rx_log.append((get_sim_time(unit="ns"), slot, None))
             if h.is_bus:
@@ -183,10 +210,18 @@ class DriverBus:
             return
         key = (h.is_bus, 0 if h.is_bus else h.dev_id)
         waiter = self._waiters.get(key)
-        if waiter is None or waiter.response is not None:
-            self._error(f"unexpected response {msg_name(slot)} for {key}: nothing waits for it")
+        name = msg_name(slot, self.fmt)
+        if self.fmt.has_token and (waiter is None or waiter.response is not None or waiter.token != h.token):
+            # (dev_id, token) matches no outstanding request: dropped and counted.
+            self.dropped_responses.append(slot)
+            outstanding = ("nothing outstanding" if waiter is None or waiter.response is not None
+                           else f"token {waiter.token:#06x} outstanding")
+            self._error(f"response {name} for {key} with token {h.token:#06x} matches no outstanding "
+                        f"request ({outstanding}): dropped")
+        elif waiter is None or waiter.response is not None:
+            self._error(f"unexpected response {name} for {key}: nothing waits for it")
         elif waiter.msg_id != h.msg_id:
-            self._error(f"response {msg_name(slot)} does not match the request in flight (id {waiter.msg_id:#x}) for {key}")
+            self._error(f"response {name} does not match the request in flight (id {waiter.msg_id:#x}) for {key}")
         else:
             self.rx_log.append((get_sim_time(unit="ns"), slot, waiter.request))
             waiter.response = slot
@@ -201,8 +236,8 @@ class DriverBus:
             if self.event_handler is None:
                 self._error(f"event {msg_name(slot)} arrived with no handler")
                 continue
-            h = ref.Header.of(slot)
-            what = f"{msg_name(slot)} for {'the bus' if h.is_bus else f'dev {h.dev_id}'} ({slot[:12].hex()})"
+            h = ref.Header.of(slot, self.fmt)
+            what = f"{msg_name(slot, self.fmt)} for {'the bus' if h.is_bus else f'dev {h.dev_id}'} ({slot[:12].hex()})"
             try:
                 rc = await self.event_handler(slot)
             except Exception as exc:  # noqa: BLE001 - a handler that raises is an error of the run

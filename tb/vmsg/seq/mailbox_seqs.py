@@ -3,6 +3,10 @@
 These work below the driver and device models, on one port's PortOps. Every
 message is a whole slot; `Shape` says what kind of commit outcome the builder
 intended, so that a test can keep its own count per refusal reason.
+
+Messages are built in the simulation's header format (mbox_ref.FORMAT); in the 8-byte header
+every message carries a random token (the bus's: the peripheral moves it untouched), events
+included, since the peripheral never looks at it.
 """
 
 from __future__ import annotations
@@ -23,9 +27,18 @@ class Built:
     doorbell: bool = False
 
 
-def _slot(type_: int, msg_id: int, dev_id: int, msg_size: int, payload: bytes, slot_size: int) -> bytes:
-    hdr = bytes([type_, msg_id]) + dev_id.to_bytes(2, "little") + msg_size.to_bytes(2, "little")
+def _slot(type_: int, msg_id: int, dev_id: int, msg_size: int, payload: bytes, slot_size: int,
+          token: int = 0) -> bytes:
+    hdr = bytes([type_, msg_id]) + dev_id.to_bytes(2, "little")
+    if ref.header_size() == ref.HEADER8:
+        hdr += token.to_bytes(2, "little")
+    hdr += msg_size.to_bytes(2, "little")
     return (hdr + payload).ljust(slot_size, b"\0")[:slot_size]
+
+
+def _size_at() -> int:
+    """Offset of msg_size in the header of the simulation's format."""
+    return ref.header_size() - 2
 
 
 class MessageFactory:
@@ -43,7 +56,8 @@ class MessageFactory:
 
     def legal(self) -> Built:
         r = self.rng
-        size = r.randint(6, self.slot_size)
+        hs = ref.header_size()
+        size = r.randint(hs, self.slot_size)
         if self.to_device:
             bus = r.random() < 0.2
             msg_id = r.choice(BUS_REQ_IDS if bus else TRANSPORT_REQ_IDS)
@@ -60,8 +74,8 @@ class MessageFactory:
                 type_, msg_id = 0x02, ref.BUS_EVENT_DEVICE
         dev = 0 if type_ & 2 else r.randrange(1 << 16)
         # Bytes beyond msg_size too: the whole slot must cross (the RFC's msg_size quirk).
-        payload = self._payload(r.randint(size - 6, self.slot_size - 6))
-        return Built(_slot(type_, msg_id, dev, size, payload, self.slot_size), ref.NONE)
+        payload = self._payload(r.randint(size - hs, self.slot_size - hs))
+        return Built(_slot(type_, msg_id, dev, size, payload, self.slot_size, r.randrange(1 << 16)), ref.NONE)
 
     def doorbell(self, in_range: bool = True) -> Built:
         r = self.rng
@@ -72,7 +86,8 @@ class MessageFactory:
         else:
             dev, vq = r.randrange(self.num_devs), r.randrange(self.num_vqs, 1 << 16)
         payload = vq.to_bytes(4, "little") + r.randrange(1 << 32).to_bytes(4, "little")
-        return Built(_slot(0, ref.EVENT_AVAIL, dev, 14, payload, self.slot_size),
+        return Built(_slot(0, ref.EVENT_AVAIL, dev, ref.header_size() + 8, payload, self.slot_size,
+                           r.randrange(1 << 16)),
                      ref.NONE if in_range else ref.DB_RANGE, doorbell=in_range)
 
     def malformed(self, code: int) -> Built:
@@ -100,9 +115,11 @@ class MessageFactory:
                 else:                # a response to an event
                     slot[0], slot[1] = 0x01, r.choice([0x40, 0x41, 0x42])
         elif code == ref.SIZE_SMALL:
-            slot[4:6] = r.randrange(0, 6).to_bytes(2, "little")
+            at = _size_at()
+            slot[at:at + 2] = r.randrange(0, ref.header_size()).to_bytes(2, "little")
         elif code == ref.SIZE_LARGE:
-            slot[4:6] = r.randrange(self.slot_size + 1, 1 << 16).to_bytes(2, "little")
+            at = _size_at()
+            slot[at:at + 2] = r.randrange(self.slot_size + 1, 1 << 16).to_bytes(2, "little")
         else:
             raise ValueError(code)
         return Built(bytes(slot), code)

@@ -26,6 +26,7 @@ from ..bfm.axil import AxilPortBfm
 from ..bfm.eng_ports import CplSource
 from ..env import mbox_ref as ref
 from ..env.env import VmsgEnv
+from ..proto.constants import HdrFormat
 from ..seq.bus_layers import DeviceFirmware, DriverBus
 from ..seq.port_ops import PortOps
 
@@ -66,6 +67,10 @@ class VmsgBaseTest(uvm_test):
     def build_phase(self):
         self.dut = cocotb.top
         self.params: dict[str, int] = json.loads(os.environ["VMSG_HDL_PARAMS"])
+        # The header format is the build's (HDR_FORMAT, from the configuration); every checker
+        # parses the wires in it and check_configuration compares it with BUS_INFO.
+        self.fmt = HdrFormat.parse(self.params.get("HDR_FORMAT", 0))
+        ref.set_format(self.fmt)
         ConfigDB().set(None, "*", "HDL_PARAMS", self.params)
         ConfigDB().set(None, "*", "MSG_SIZE", self.params["MSG_SIZE"])
         dut = self.dut
@@ -106,7 +111,7 @@ class VmsgBaseTest(uvm_test):
         whose entries an earlier event's callback already took: legal while that bound
         holds; an event beyond it is spurious (or belongs to an earlier life of the queue)."""
         h = ref.Header.of(slot)
-        index = int.from_bytes(slot[6:10], "little")
+        index = ref.payload_u32(slot, 0)
         core = getattr(self, "_bus_driver", None) and self._bus_driver.devices.get(h.dev_id)
         vq = next((v for v in core.transport.vqs if v.index == index), None) if core else None
         if vq is None or not hasattr(vq, "layout") or not hasattr(vq, "mem"):
@@ -195,12 +200,12 @@ class VmsgBaseTest(uvm_test):
             for t, slot, req in src.rx_log:
                 h = ref.Header.of(slot)
                 if h.is_bus:
-                    if not h.is_response and h.msg_id == ref.BUS_EVENT_DEVICE and slot[8] == 2:
-                        dev = int.from_bytes(slot[6:8], "little")
+                    if not h.is_response and h.msg_id == ref.BUS_EVENT_DEVICE and ref.payload_u16(slot, 2) == 2:
+                        dev = ref.payload_u16(slot, 0)
                         dead.update({(dev, q): f"EVENT_DEVICE removed at {t:.0f} ns" for q in range(num_vqs)})
                     continue
                 if not h.is_response and h.msg_id == ref.EVENT_USED:
-                    vq = int.from_bytes(slot[6:10], "little")
+                    vq = ref.payload_u32(slot, 0)
                     why = dead.get((h.dev_id, vq))
                     if why is not None:
                         out.append(f"EVENT_USED for dev {h.dev_id} vq {vq} reached the driver at {t:.0f} ns, "
@@ -208,7 +213,7 @@ class VmsgBaseTest(uvm_test):
                     continue
                 if req is None:
                     continue
-                arg = int.from_bytes(req[6:10], "little")
+                arg = ref.payload_u32(req, 0)
                 if h.msg_id == 0x0B:    # RESET_VQUEUE
                     dead[(h.dev_id, arg)] = f"the RESET_VQUEUE {arg} response at {t:.0f} ns"
                 elif h.msg_id == 0x08 and arg & 0xFF == 0:  # SET_DEVICE_STATUS 0: device reset
@@ -217,8 +222,13 @@ class VmsgBaseTest(uvm_test):
                     dead.pop((h.dev_id, arg), None)
         return out
 
+    def driver_format(self) -> HdrFormat | None:
+        """The header format the host side is configured for: None is what BUS_INFO reports
+        (the right one); an interoperability test returns the other."""
+        return None
+
     def make_device_bus(self):
-        """The device model behind the firmware; subclasses return theirs."""
+        """The device model behind the firmware; subclasses return theirs (in `self.fmt`)."""
         raise NotImplementedError
 
     async def reset(self) -> None:
@@ -236,6 +246,8 @@ class VmsgBaseTest(uvm_test):
             info = await ops.read("BUS_INFO")
             assert regs.get("BUS_INFO", "REVISION", info) == 1, "BUS_INFO.REVISION"
             assert regs.get("BUS_INFO", "MSG_SIZE", info) == p["MSG_SIZE"], "BUS_INFO.MSG_SIZE"
+            assert regs.get("BUS_INFO", "HDR_FORMAT", info) == int(self.fmt), \
+                f"BUS_INFO.HDR_FORMAT {regs.get('BUS_INFO', 'HDR_FORMAT', info)}, the build has {self.fmt.label}"
             caps = regs.decode("CAPS", await ops.read("CAPS"))
             tx, rx = ("TO_DEV_DEPTH", "TO_DRV_DEPTH") if ops is self.drv_ops else ("TO_DRV_DEPTH", "TO_DEV_DEPTH")
             assert caps == {"TX_DEPTH": p[tx], "RX_DEPTH": p[rx], "NUM_DEVS": p["NUM_DEVS"] & 0xFF,
@@ -249,7 +261,9 @@ class VmsgBaseTest(uvm_test):
         self.drv_ops = PortOps(self.env.drv_agent.seqr)
         self.dev_ops = PortOps(self.env.dev_agent.seqr)
         await self.check_configuration()
-        self.bus = DriverBus(self.drv_ops, timeout_ns=self.bus_timeout_ns)
+        # per device number, responses in request order (both software sides speak for themselves)
+        self.env.scoreboard.check_responses = self.start_firmware and self.start_driver_bus
+        self.bus = DriverBus(self.drv_ops, timeout_ns=self.bus_timeout_ns, fmt=self.driver_format())
         self.firmware = None
         self.tasks: list = []  # background traffic a peripheral reset cancels
         self.stats: Counter = Counter()  # what the stimulus reached (logged at the end)

@@ -31,7 +31,7 @@ class IoTest(TransportTest):
 
     def make_device_bus(self):
         self.backend = EngineBackend(self.dev_ops, self.cpl, self.params["ENG_QUEUES"])
-        return DeviceBus(self.params["MSG_SIZE"], self.backend, memory=self.mem)
+        return DeviceBus(self.params["MSG_SIZE"], self.backend, memory=self.mem, fmt=self.fmt)
 
     async def on_engine_error(self) -> None:
         """Firmware's ENG_ERR handler: a device whose queue failed needs a reset; tell the
@@ -50,7 +50,7 @@ class IoTest(TransportTest):
         """After a peripheral reset: a new bus layer, firmware and bus driver (the old ones'
         state died with the reset); the device models and the memory stay."""
         p = self.params
-        self.bus = DriverBus(self.drv_ops, timeout_ns=self.bus_timeout_ns)
+        self.bus = DriverBus(self.drv_ops, timeout_ns=self.bus_timeout_ns, fmt=self.driver_format())
         await self.bus.start()
         self.firmware = DeviceFirmware(self.dev_ops, self.device_bus, p["NUM_DEVS"], p["NUM_VQS"])
         await self.firmware.start()

@@ -72,8 +72,8 @@ class BadInputMixTest(VmsgBaseTest):
             if built.intent == ref.NONE:
                 assert item.resp == OKAY, f"{name}: legal message refused with code {item.error_code}: {built.slot[:8].hex()}"
                 if built.doorbell:
-                    dev, vq = int.from_bytes(built.slot[2:4], "little"), int.from_bytes(built.slot[6:10], "little")
-                    kicked[dev * p["NUM_VQS"] + vq] = int.from_bytes(built.slot[10:14], "little")
+                    dev, vq = int.from_bytes(built.slot[2:4], "little"), ref.payload_u32(built.slot, 0)
+                    kicked[dev * p["NUM_VQS"] + vq] = ref.payload_u32(built.slot, 4)
                 else:
                     queued[name] += 1
             else:

@@ -12,8 +12,10 @@ from cocotb.triggers import Timer
 
 from ..models import (BlkDevice, BumpAllocator, BusDriver, ByteMemory, DeviceBus, GenericDevice, GenericDriver,
                       NullQueueBackend, VqInfo)
-from ..proto.constants import Feature, feature_bit
+from ..env import mbox_ref as ref
+from ..proto.constants import Feature, HdrFormat, feature_bit
 from . import kernel_expect as kx
+from . import kernel_expect_hdr8 as kx8
 from .base import VmsgBaseTest
 
 VERSION_1 = feature_bit(Feature.VERSION_1)
@@ -26,7 +28,7 @@ class TransportTest(VmsgBaseTest):
     """Driver model + device model over the peripheral."""
 
     def make_device_bus(self):
-        return DeviceBus(self.params["MSG_SIZE"], NullQueueBackend())
+        return DeviceBus(self.params["MSG_SIZE"], NullQueueBackend(), fmt=self.fmt)
 
     async def start_models(self, **bus_driver_kw) -> BusDriver:
         self.memory = ByteMemory(1 << 20, RING_BASE)
@@ -34,6 +36,24 @@ class TransportTest(VmsgBaseTest):
         self.bus_driver = BusDriver(self.bus, self.memory, self.allocator, **bus_driver_kw)
         self.bus.event_handler = self.bus_driver.handle_message
         return self.bus_driver
+
+    def bus_tokens(self, requests: list[bytes]) -> list[bytes]:
+        """8-byte format: the tokens the bus put on the wire are the bus's (every request that
+        expects a response carries a non-zero token no other request of the run carried;
+        EVENT_AVAIL carries 0); returns the requests with the token as the kernel left it (0),
+        for the comparison with the kernel's buffer."""
+        seen: dict[int, int] = {}
+        out = []
+        for i, s in enumerate(requests):
+            token = int.from_bytes(s[kx8.TOKEN_AT:kx8.TOKEN_AT + 2], "little")
+            if s[1] >= 0x40:
+                assert token == 0, f"#{i} event {s[:8].hex()} carries token {token:#x} (events carry 0)"
+            else:
+                assert token != 0, f"#{i} request {s[:8].hex()} left the bus without a token"
+                assert token not in seen, f"#{i} request reuses token {token:#x} of request #{seen[token]}"
+                seen[token] = i
+            out.append(s[:kx8.TOKEN_AT] + bytes(2) + s[kx8.TOKEN_AT + 2:])
+        return out
 
     def requests_of(self, dev_id: int) -> list[bytes]:
         """Transport requests that crossed to the device for one device number, in order."""
@@ -50,6 +70,7 @@ class ProbeBlkLinuxTest(TransportTest):
 
     async def body(self):
         ms = self.params["MSG_SIZE"]
+        self.env.scoreboard.require_every_response = True
         features = VERSION_1 | EVENT_IDX | BLK_F_FLUSH
         dev = BlkDevice(capacity=4096, queue_size=16, features=features)
         self.device_bus.add(1, dev)
@@ -63,13 +84,23 @@ class ProbeBlkLinuxTest(TransportTest):
         # Independent expectation: the kernel's request buffer, op by op (kernel_expect).
         # Negotiated: FLUSH is in virtio_blk's table, EVENT_IDX and VERSION_1 are kept by the ring.
         sent = self.requests_of(1)
-        expected = kx.linux_blk_probe(ms, 1, features, BLK_F_FLUSH | EVENT_IDX | VERSION_1,
-                                      config_size=dev.config_size, queue_max_size=16,
-                                      ring=kx.ring_addresses(sent, 0))
+        if self.fmt is HdrFormat.HDR8:
+            # the 2026 kernel transport's buffer (kernel_expect_hdr8); the tokens are the bus's
+            sent = self.bus_tokens(sent)
+            expected = kx8.linux_blk_probe8(ms, 1, features, BLK_F_FLUSH | EVENT_IDX | VERSION_1,
+                                            config_size=dev.config_size, queue_max_size=16,
+                                            ring=kx8.ring_addresses8(sent, 0))
+        else:
+            expected = kx.linux_blk_probe(ms, 1, features, BLK_F_FLUSH | EVENT_IDX | VERSION_1,
+                                          config_size=dev.config_size, queue_max_size=16,
+                                          ring=kx.ring_addresses(sent, 0))
         diffs = kx.compare(expected, sent)
         assert not diffs, "probe differs from the kernel's sequence:\n" + "\n".join(diffs)
         bus_msgs = [s for s in self.env.trace.slots("to_device") if s[0] & 2]
         assert len(bus_msgs) >= 1 and bus_msgs[0][1] == 0x02, "discovery starts with GET_DEVICES"
+        sb = self.env.scoreboard
+        assert sb.responses_checked >= len([s for s in sent if s[1] < 0x40]), \
+            f"only {sb.responses_checked} responses checked against their requests"
 
 
 async def wait_for(cond, timeout_ns: float = 100_000, step_ns: float = 100) -> bool:
@@ -125,7 +156,7 @@ class ConfigGenerationTest(TransportTest):
         assert bytes(dev.config) == bytes(range(100, 140))
         assert await t.get(0, 40) == bytes(range(100, 140))
         events = [s for s in self.env.trace.slots("to_driver") if s[1] == 0x40 and not s[0] & 3]
-        assert len(events) == 1 and int.from_bytes(events[0][10:14], "little") == gen1
+        assert len(events) == 1 and ref.payload_u32(events[0], 4) == gen1
 
 
 @pyuvm.test()
@@ -151,10 +182,13 @@ class FeaturesRefusedTest(TransportTest):
         for bit in good.driver.feature_table:
             table |= 1 << bit
         assert accepting.negotiated == (accepting.features & (table | VERSION_1 | EVENT_IDX))
-        # The SET_DRV_FEATURES that crossed carries that set as two words beyond msg_size 14.
+        # The SET_DRV_FEATURES that crossed carries that set as two words after index and num:
+        # beyond msg_size 14 in the seed's RFC, inside msg_size 24 in the 2026 tree (8-byte header).
         setf = [s for s in self.requests_of(2) if s[1] == 0x04]
-        assert len(setf) == 1 and int.from_bytes(setf[0][4:6], "little") == 14
-        assert int.from_bytes(setf[0][14:22], "little") == accepting.negotiated
+        hs = ref.header_size()
+        want = hs + 8 + (8 if self.fmt is HdrFormat.HDR8 else 0)
+        assert len(setf) == 1 and ref.Header.of(setf[0]).msg_size == want
+        assert int.from_bytes(setf[0][hs + 8:hs + 16], "little") == accepting.negotiated
 
 
 @pyuvm.test()
@@ -170,7 +204,7 @@ class FindVqsMissingQueueTest(TransportTest):
         await bd.scan()
         core = bd.devices[4]
         assert core.probe_error is not None and core.probe_error.errno == errno.ENOENT, core.probe_error
-        reqs = [(s[1], int.from_bytes(s[6:10], "little")) for s in self.requests_of(4) if s[1] in (0x09, 0x0A, 0x0B)]
+        reqs = [(s[1], ref.payload_u32(s, 0)) for s in self.requests_of(4) if s[1] in (0x09, 0x0A, 0x0B)]
         assert reqs == [(0x09, 0), (0x0A, 0), (0x09, 1), (0x0B, 0)], reqs
         assert not any(q.active for q in dev.queues)
 
@@ -190,7 +224,7 @@ class RemoveResetDelVqsTest(TransportTest):
         n = len(self.requests_of(2))
         await bd.unregister_device(2)
         # (msg_id, first payload word); GET_DEVICE_STATUS has no payload: None
-        tail = [(s[1], None if s[1] == 0x07 else int.from_bytes(s[6:10], "little")) for s in self.requests_of(2)[n:]]
+        tail = [(s[1], None if s[1] == 0x07 else ref.payload_u32(s, 0)) for s in self.requests_of(2)[n:]]
         assert tail == [(0x08, 0), (0x0B, 0), (0x0B, 1), (0x07, None), (0x07, None), (0x08, 1)], tail
         assert not any(q.active for q in dev.queues) and dev.status == 0x01
         assert not bd.devices and drv.removed
@@ -223,7 +257,7 @@ class GetDevicesPagingTest(TransportTest):
         reqs = [s for s in self.env.trace.slots("to_device") if s[0] == 0x02 and s[1] == 0x02]
         assert len(reqs) >= 2, "no paging happened"
         for s in reqs:
-            off, num = int.from_bytes(s[6:8], "little"), int.from_bytes(s[8:10], "little")
+            off, num = ref.payload_u16(s, 0), ref.payload_u16(s, 2)
             assert off % 8 == 0 and num == 8, (off, num)
 
 
