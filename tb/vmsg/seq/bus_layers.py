@@ -73,7 +73,7 @@ class DriverBus:
         self.ops = ops
         # None: the format BUS_INFO.HDR_FORMAT reports (read by start)
         self.forced_fmt = None if fmt is None else HdrFormat.parse(fmt)
-        self.fmt = self.forced_fmt or HdrFormat.SEED6
+        self.fmt = HdrFormat.SEED6 if self.forced_fmt is None else self.forced_fmt
         self.next_token = 1
         self.tokens: list[int] = []               # the token stamped on each request, in order
         self.dropped_responses: list[bytes] = []  # responses that matched no outstanding request
@@ -106,7 +106,8 @@ class DriverBus:
         info = await self.ops.read("BUS_INFO")
         self.msg_size = regs.get("BUS_INFO", "MSG_SIZE", info)
         self.revision = regs.get("BUS_INFO", "REVISION", info)
-        self.fmt = self.forced_fmt or HdrFormat.parse(regs.get("BUS_INFO", "HDR_FORMAT", info))
+        self.fmt = (HdrFormat.parse(regs.get("BUS_INFO", "HDR_FORMAT", info)) if self.forced_fmt is None
+                    else self.forced_fmt)
         await self.ops.write("INTR_STATE", regs.value("INTR_STATE", RX_MSG=1, TX_ERR=1))
         await self.ops.write("INTR_ENABLE", regs.value("INTR_ENABLE", RX_MSG=1))
         self._tasks = [cocotb.start_soon(self._rx_service()),

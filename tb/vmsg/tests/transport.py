@@ -451,6 +451,7 @@ class EveryErrorFailsTest(TransportTest):
         await provoke("EVENT_DEVICE with a bad state", send(bytes(ev)), "EVENT_DEVICE state 9")
         rsp = bytearray(ms)
         struct.pack_into("<BBHHI", rsp, 0, 1, 0x07, 1, 10, 0)  # GET_DEVICE_STATUS response, no request
+        self.env.scoreboard.planted_responses += 1  # it answers no request (the response rule)
         await provoke("response nobody waits for", send(bytes(rsp)), "unexpected response")
         await provoke("transport error", lambda: t.get(4, 8), "config read 4+8 beyond 8")
 
