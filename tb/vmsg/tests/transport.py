@@ -55,6 +55,22 @@ class TransportTest(VmsgBaseTest):
             out.append(s[:kx8.TOKEN_AT] + bytes(2) + s[kx8.TOKEN_AT + 2:])
         return out
 
+    def kernel_probe_diffs(self, dev_id: int, device_features: int, driver_features: int, config_size: int,
+                           queue_max_size: int) -> tuple[list[str], list[bytes]]:
+        """The requests to one device against the kernel's probe sequence of the build's header
+        format (kernel_expect, or kernel_expect_hdr8 with the bus's tokens checked apart):
+        (differences, the requests as compared)."""
+        ms = self.params["MSG_SIZE"]
+        sent = self.requests_of(dev_id)
+        if self.fmt is HdrFormat.HDR8:
+            sent = self.bus_tokens(sent)
+            expected = kx8.linux_blk_probe8(ms, dev_id, device_features, driver_features, config_size=config_size,
+                                            queue_max_size=queue_max_size, ring=kx8.ring_addresses8(sent, 0))
+        else:
+            expected = kx.linux_blk_probe(ms, dev_id, device_features, driver_features, config_size=config_size,
+                                          queue_max_size=queue_max_size, ring=kx.ring_addresses(sent, 0))
+        return kx.compare(expected, sent), sent
+
     def requests_of(self, dev_id: int) -> list[bytes]:
         """Transport requests that crossed to the device for one device number, in order."""
         return [s for s in self.env.trace.slots("to_device") if not s[0] & 2 and int.from_bytes(s[2:4], "little") == dev_id]
@@ -69,7 +85,6 @@ class ProbeBlkLinuxTest(TransportTest):
     """
 
     async def body(self):
-        ms = self.params["MSG_SIZE"]
         self.env.scoreboard.require_every_response = True
         features = VERSION_1 | EVENT_IDX | BLK_F_FLUSH
         dev = BlkDevice(capacity=4096, queue_size=16, features=features)
@@ -83,18 +98,10 @@ class ProbeBlkLinuxTest(TransportTest):
         assert core.driver.capacity == 4096
         # Independent expectation: the kernel's request buffer, op by op (kernel_expect).
         # Negotiated: FLUSH is in virtio_blk's table, EVENT_IDX and VERSION_1 are kept by the ring.
-        sent = self.requests_of(1)
-        if self.fmt is HdrFormat.HDR8:
-            # the 2026 kernel transport's buffer (kernel_expect_hdr8); the tokens are the bus's
-            sent = self.bus_tokens(sent)
-            expected = kx8.linux_blk_probe8(ms, 1, features, BLK_F_FLUSH | EVENT_IDX | VERSION_1,
-                                            config_size=dev.config_size, queue_max_size=16,
-                                            ring=kx8.ring_addresses8(sent, 0))
-        else:
-            expected = kx.linux_blk_probe(ms, 1, features, BLK_F_FLUSH | EVENT_IDX | VERSION_1,
-                                          config_size=dev.config_size, queue_max_size=16,
-                                          ring=kx.ring_addresses(sent, 0))
-        diffs = kx.compare(expected, sent)
+        # In the 8-byte format: the 2026 kernel transport's buffer (kernel_expect_hdr8), the
+        # tokens being the bus's.
+        diffs, sent = self.kernel_probe_diffs(1, features, BLK_F_FLUSH | EVENT_IDX | VERSION_1,
+                                              dev.config_size, 16)
         assert not diffs, "probe differs from the kernel's sequence:\n" + "\n".join(diffs)
         bus_msgs = [s for s in self.env.trace.slots("to_device") if s[0] & 2]
         assert len(bus_msgs) >= 1 and bus_msgs[0][1] == 0x02, "discovery starts with GET_DEVICES"
@@ -299,7 +306,7 @@ class TwoDevicesInterleavedTest(TransportTest):
     reaches the right device, and each device's sequence is still exactly the kernel's."""
 
     async def body(self):
-        ms = self.params["MSG_SIZE"]
+        self.env.scoreboard.require_every_response = True
         features = VERSION_1 | EVENT_IDX | BLK_F_FLUSH
         self.device_bus.add(1, BlkDevice(capacity=100, queue_size=8, features=features))
         self.device_bus.add(2, BlkDevice(capacity=200, queue_size=16, features=features))
@@ -313,10 +320,7 @@ class TwoDevicesInterleavedTest(TransportTest):
         switches = sum(a != b for a, b in zip(order, order[1:]))
         assert switches >= 4, f"requests did not interleave: {order}"
         for dev_id, qsize in ((1, 8), (2, 16)):
-            sent = self.requests_of(dev_id)
-            exp = kx.linux_blk_probe(ms, dev_id, features, BLK_F_FLUSH | EVENT_IDX | VERSION_1, 60, qsize,
-                                     kx.ring_addresses(sent, 0))
-            diffs = kx.compare(exp, sent)
+            diffs, _ = self.kernel_probe_diffs(dev_id, features, BLK_F_FLUSH | EVENT_IDX | VERSION_1, 60, qsize)
             assert not diffs, f"dev {dev_id}:\n" + "\n".join(diffs)
 
 
