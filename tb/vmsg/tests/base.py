@@ -279,6 +279,11 @@ class VmsgBaseTest(uvm_test):
         self.bus.stop()
         if self.firmware is not None:
             self.firmware.stop()
+        # An operation the stopped software had begun (a pop, a commit) still completes on the
+        # wires: the checkers see it before the counters are read against them.
+        for agent in (self.env.drv_agent, self.env.dev_agent):
+            while agent.driver.busy:
+                await ClockCycles(self.dut.clk_i, 10)
         if self.stats:
             self.logger.info("stimulus: %s", dict(self.stats))
         problems = self.error_problems()
