@@ -14,6 +14,14 @@ mutated copies of the RTL without touching rtl/:
                     never rebuilt
 The fingerprint hashes sources by their path inside their tree, not by their
 absolute path, so identical trees in different folders share a build.
+
+Initial values: every build is Verilated with `--x-assign unique --x-initial
+unique`, and every run passes `+verilator+rand+reset+2` (every variable
+without an initial value, and every X assignment, starts random rather than
+zero) with `+verilator+seed+<n>`, n derived from the test's seed
+(verilator_seed), so a flop that the design forgets to reset, or a value read
+before it is written, shows up, and one seed still replays exactly, initial
+values included.
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import sys
+import zlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +183,17 @@ def build(cfg: HdlConfig, verbose: bool = False) -> Path:
     return cfg.build_dir
 
 
+def verilator_seed(seed: int) -> int:
+    """Verilator's runtime seed (initial values) for a test seed: 1..2**31-1, never 0 (for 0
+    Verilator draws a seed of its own, and the run would not replay)."""
+    return zlib.crc32(f"verilator-init:{int(seed)}".encode()) % 0x7FFFFFFF + 1
+
+
+def init_plusargs(seed: int) -> list[str]:
+    """The plusargs that randomise initial values from the test's seed (see the module doc)."""
+    return ["+verilator+rand+reset+2", f"+verilator+seed+{verilator_seed(seed)}"]
+
+
 @dataclass
 class RunResult:
     passed: bool
@@ -201,6 +222,8 @@ def run(
 
     build_dir = build(cfg)
     setup_verilator()
+    if seed is None:  # drawn here, not by cocotb, so that the initial values follow it too
+        seed = secrets.randbelow(2**31 - 1) + 1
     test_dir = Path(test_dir).resolve()  # the simulator runs in test_dir: a relative path would nest
     test_dir.mkdir(parents=True, exist_ok=True)
     for p in (str(TB), str(ROOT / "sim"), *pythonpath):
@@ -230,7 +253,7 @@ def run(
             results_xml=str(xml),
             extra_env=env,
             waves=cfg.waves,
-            plusargs=plusargs or [],
+            plusargs=init_plusargs(seed) + list(plusargs or []),
             log_file=test_dir / "sim.log",
         )
     except (SystemExit, RuntimeError):
