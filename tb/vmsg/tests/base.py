@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Timer
 from pyuvm import ConfigDB, uvm_test
 
@@ -29,6 +28,7 @@ from ..env.env import VmsgEnv
 from ..proto.constants import HdrFormat
 from ..seq.bus_layers import DeviceFirmware, DriverBus
 from ..seq.port_ops import PortOps
+from .power_on import start_clock_in_reset
 
 CLK_PERIOD_NS = 10
 
@@ -74,9 +74,7 @@ class VmsgBaseTest(uvm_test):
         ConfigDB().set(None, "*", "HDL_PARAMS", self.params)
         ConfigDB().set(None, "*", "MSG_SIZE", self.params["MSG_SIZE"])
         dut = self.dut
-        self.clock = Clock(dut.clk_i, CLK_PERIOD_NS, unit="ns")
-        self.clock.start()
-        dut.rst_ni.value = 0
+        self.clock = start_clock_in_reset(dut, CLK_PERIOD_NS)
         self.mem = AxiMem(dut, dut.clk_i, dut.rst_ni, prefix="m_axi", size=self.MEM_SIZE,
                           clk_period_ns=CLK_PERIOD_NS, wr_latency=self.mem_wr_latency,
                           rd_latency=self.mem_rd_latency, seed=random.randrange(1 << 30))

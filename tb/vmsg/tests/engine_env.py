@@ -13,7 +13,6 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, Timer
 from cocotb.utils import get_sim_time
 
@@ -21,6 +20,7 @@ from vmsg.bfm.axi_mem import AxiMem
 from vmsg.bfm.axi_monitor import EngineAxiMonitor, WatchedQueue
 from vmsg.bfm.eng_ports import Completion, CplSource, EngRegPort, EvtSink
 from vmsg.ref import UsedRingModel
+from vmsg.tests.power_on import start_clock_in_reset
 
 CLK_NS = 10
 
@@ -72,8 +72,7 @@ class EngineEnv:
 
     async def start(self) -> None:
         dut = self.dut
-        Clock(dut.clk_i, CLK_NS, unit="ns").start()
-        dut.rst_ni.value = 0
+        start_clock_in_reset(dut, CLK_NS)
         self.mem = AxiMem(dut, dut.clk_i, dut.rst_ni, size=self.mem_size, clk_period_ns=CLK_NS,
                           wr_latency=self.wr_latency, rd_latency=self.rd_latency, seed=self.seed)
         p = hdl_params()

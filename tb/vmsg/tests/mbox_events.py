@@ -20,8 +20,9 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+
+from .power_on import start_clock_in_reset
 
 MSG_SIZE = 64
 
@@ -37,12 +38,11 @@ class Mbox:
 
     async def start(self):
         d = self.dut
-        cocotb.start_soon(Clock(self.clk, 10, unit="ns").start())
+        start_clock_in_reset(d, 10, self.clk)
         for name in ("tx_ctrl_req_i", "tx_ctrl_commit_i", "tx_ctrl_discard_i", "tx_win_req_i", "tx_win_we_i",
                      "tx_win_word_i", "tx_win_wdata_i", "tx_win_wmask_i", "rx_ctrl_req_i", "rx_ctrl_pop_i",
                      "rx_win_req_i", "rx_win_we_i", "rx_win_word_i", "evt_valid_i", "evt_dev_id_i", "evt_vq_i"):
             getattr(d, name).value = 0
-        d.rst_ni.value = 0
         await ClockCycles(self.clk, 3)
         d.rst_ni.value = 1
         await ClockCycles(self.clk, 2)

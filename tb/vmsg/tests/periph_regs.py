@@ -19,9 +19,10 @@ import os
 import random
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+
+from .power_on import start_clock_in_reset
 
 OKAY, SLVERR = 0, 2
 
@@ -178,12 +179,11 @@ class Env:
 
     async def start(self) -> None:
         dut = self.dut
-        cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
+        start_clock_in_reset(dut, 10)
         for name in ("s_cpl_valid", "s_cpl_queue", "s_cpl_id", "s_cpl_len", "m_axi_awready", "m_axi_wready",
                      "m_axi_bvalid", "m_axi_bid", "m_axi_bresp", "m_axi_arready", "m_axi_rvalid", "m_axi_rid",
                      "m_axi_rdata", "m_axi_rresp", "m_axi_rlast"):
             getattr(dut, name).value = 0
-        dut.rst_ni.value = 0
         await ClockCycles(dut.clk_i, 5)
         dut.rst_ni.value = 1
         await ClockCycles(dut.clk_i, 2)

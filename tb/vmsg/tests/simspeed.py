@@ -10,18 +10,17 @@ from __future__ import annotations
 import os
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Timer
 
 from .base import CLK_PERIOD_NS
+from .power_on import start_clock_in_reset
 
 CYCLES = int(os.environ.get("VMSG_BARE_CYCLES", "2000000"))
 
 
 @cocotb.test()
 async def bench_bare_clock(dut):
-    Clock(dut.clk_i, CLK_PERIOD_NS, unit="ns").start()
-    dut.rst_ni.value = 0
+    start_clock_in_reset(dut, CLK_PERIOD_NS)
     await ClockCycles(dut.clk_i, 5)
     dut.rst_ni.value = 1
     await Timer(CYCLES * CLK_PERIOD_NS, unit="ns")
