@@ -305,6 +305,13 @@ def test_flow_timeout_and_failing_baseline(tmp_path):
     assert rep["mutants"][-1]["seconds"] < 20
     r2, rep2 = _flow(tmp_path / "b", "--cmd", "false", "--count", "1", "--seed", "1")
     assert r2.returncode == 2 and "unmutated" in r2.stderr and not rep2
+    # the baseline has a timeout of its own (it builds every configuration): --timeout bounds mutants only
+    r3, rep3 = _flow(tmp_path / "c", "--cmd", "sleep 3", "--timeout", "1", "--baseline-timeout", "60",
+                     "--count", "1", "--seed", "1")
+    assert "unmutated" not in r3.stderr, r3.stdout + r3.stderr
+    assert [x["status"] for x in rep3["mutants"] if x["status"] != "stillborn"] == ["timeout"], r3.stdout + r3.stderr
+    r4, _ = _flow(tmp_path / "d", "--cmd", "sleep 3", "--baseline-timeout", "1", "--count", "1", "--seed", "1")
+    assert r4.returncode == 2 and "unmutated" in r4.stderr and "timeout" in r4.stderr
 
 
 @pytest.mark.parametrize("bad", ["0/2", "3/2", "x"])

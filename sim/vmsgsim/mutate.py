@@ -633,15 +633,16 @@ class Flow:
             st.append(f"{py} -m vmsgsim.regress --profile ci --jobs 1 --no-record")
         return st
 
-    def run_cmd(self, slot: int, m: Mutant | None, logf: Path) -> tuple[str, str]:
-        """('killed' | 'survived' | 'timeout', detail)."""
+    def run_cmd(self, slot: int, m: Mutant | None, logf: Path, timeout: float | None = None) -> tuple[str, str]:
+        """('killed' | 'survived' | 'timeout', detail); timeout: seconds (default --timeout)."""
+        timeout = self.timeout if timeout is None else timeout
         cmds = [self.cmd] if self.cmd else self.stages(m)
         mfile = self.slot_dir(slot) / "rtl" / m.tree if m else None
         env = self.env(slot, mfile)
         if m is None:  # the baseline: builds of the unmutated RTL go where mutants reuse them
             env.pop("VMSG_BUILD", None)
             env.pop("VMSG_BUILD_REUSE", None)
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + timeout
         logf.parent.mkdir(parents=True, exist_ok=True)
         with logf.open("w") as log:
             for n, c in enumerate(cmds):
@@ -655,7 +656,7 @@ class Flow:
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
                     p.wait()
-                    return "timeout", f"stage {n + 1}/{len(cmds)} still running after {self.timeout:.0f} s"
+                    return "timeout", f"stage {n + 1}/{len(cmds)} still running after {timeout:.0f} s"
                 if rc != 0:
                     log.flush()
                     killer = next((ln.strip() for ln in logf.read_text(errors="replace").splitlines()
@@ -777,6 +778,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--shard", type=parse_shard, default=(1, 1))
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per mutant")
+    ap.add_argument("--baseline-timeout", type=float, default=4 * 3600.0,
+                    help="seconds for the baseline (the whole command on the unmutated RTL, builds included)")
     ap.add_argument("--cmd", default=None, help="test command (bash); exit 0 = the mutant survived")
     ap.add_argument("--no-regress", action="store_true", help="default command without the ci regression")
     ap.add_argument("--no-lint", action="store_true", help="do not lint (a design that Verilator cannot lint)")
@@ -824,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
     command = a.cmd or " && ".join(flow.stages(None)) + "  (engine stages only for rtl/engine/)"
     if not a.no_baseline:
         print("mutate: baseline, the command on the unmutated RTL ...", flush=True)
-        status, detail = flow.run_cmd(0, None, work / "logs" / "baseline.log")
+        status, detail = flow.run_cmd(0, None, work / "logs" / "baseline.log", timeout=a.baseline_timeout)
         if status != "survived":
             print(f"mutate: the command fails on the unmutated RTL ({status}: {detail}); log {work}/logs/baseline.log",
                   file=sys.stderr)
