@@ -25,9 +25,11 @@
 // and read data are registered on the way out, so that the mailbox logic is
 // not in series with the register block's ack and read-back logic either.
 // Acks therefore come two cycles after the request at the earliest, three for
-// window reads (the register block allows any latency). The check sees the staged header of the previous cycle; the
-// AXI4-Lite port's request spacing (at least three cycles from one request
-// to the next) keeps it up to date, which an assertion checks.
+// window reads (the register block allows any latency). The check sees the
+// staged header of the previous cycle: a TX_CTRL request that arrives in the
+// cycle after a window write (or a commit, discard or zero fill) waits one
+// cycle for it, so no spacing of requests is assumed; an assertion checks
+// that a commit never uses a stale check.
 
 `default_nettype none
 
@@ -221,6 +223,8 @@ module vmsg_mbox
   // Requests, registered on entry
   // ---------------------------------------------------------------------------
   logic        tx_ctrl_req, tx_ctrl_commit, tx_ctrl_discard;
+  logic        tx_ctrl_hold;  // TX_CTRL request waits one cycle: the check is stale
+  logic        tx_ctrl_go;    // TX_CTRL request processed now
   logic        tx_win_req, tx_win_we;
   logic [5:0]  tx_win_word;
   logic [31:0] tx_win_wdata, tx_win_wmask;
@@ -244,9 +248,12 @@ module vmsg_mbox
       rx_win_we       <= 1'b0;
       rx_win_word     <= '0;
     end else begin
-      tx_ctrl_req     <= tx_ctrl_req_i;
-      tx_ctrl_commit  <= tx_ctrl_commit_i;
-      tx_ctrl_discard <= tx_ctrl_discard_i;
+      // A TX_CTRL request held for a fresh framing check keeps its bits.
+      tx_ctrl_req     <= tx_ctrl_req_i || tx_ctrl_hold;
+      if (!tx_ctrl_hold) begin
+        tx_ctrl_commit  <= tx_ctrl_commit_i;
+        tx_ctrl_discard <= tx_ctrl_discard_i;
+      end
       tx_win_req      <= tx_win_req_i;
       tx_win_we       <= tx_win_we_i;
       tx_win_word     <= tx_win_word_i;
@@ -287,10 +294,19 @@ module vmsg_mbox
     end
   end
 
+  // The framing check result (chk_code_q) describes the staged message of
+  // the previous cycle. A TX_CTRL request that comes in the cycle after the
+  // staged message or the FIFO changed (stg_chg_q) waits one cycle, so that a
+  // commit always sees the check of the message as it is now, however closely
+  // requests follow each other.
+  logic stg_chg_q;
+  assign tx_ctrl_hold = tx_ctrl_req && stg_chg_q;
+  assign tx_ctrl_go   = tx_ctrl_req && !stg_chg_q;
+
   logic commit, discard, accept_now, push, reject, kick;
-  assign commit     = tx_ctrl_req && tx_ctrl_commit && !fill_q;
+  assign commit     = tx_ctrl_go && tx_ctrl_commit && !fill_q;
   // COMMIT and DISCARD written together: the commit is done, DISCARD ignored.
-  assign discard    = tx_ctrl_req && tx_ctrl_discard && !tx_ctrl_commit && !fill_q;
+  assign discard    = tx_ctrl_go && tx_ctrl_discard && !tx_ctrl_commit && !fill_q;
   assign reject     = commit && (chk_code_q != ERR_NONE);
   assign kick       = commit && chk_doorbell_q;
   assign accept_now = commit && (chk_code_q == ERR_NONE) && !chk_doorbell_q;
@@ -359,6 +375,11 @@ module vmsg_mbox
   // Writer acks: an accepted commit waits for the zero fill; everything else
   // answers in the cycle of the (registered) request. Registered on the way out.
   always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) stg_chg_q <= 1'b0;
+    else         stg_chg_q <= win_wr || discard || push || kick || fill_q;
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       tx_ctrl_ack_o   <= 1'b0;
       tx_ctrl_err_o   <= 1'b0;
@@ -366,7 +387,7 @@ module vmsg_mbox
       tx_win_rd_ack_o <= 1'b0;
       tx_win_err_o    <= 1'b0;
     end else begin
-      tx_ctrl_ack_o   <= (tx_ctrl_req && !accept_now) || push;
+      tx_ctrl_ack_o   <= (tx_ctrl_go && !accept_now) || push;
       tx_ctrl_err_o   <= reject;
       tx_win_wr_ack_o <= tx_win_req && tx_win_we;
       tx_win_rd_ack_o <= tx_win_req && !tx_win_we;   // write-only window
@@ -644,6 +665,11 @@ module vmsg_mbox
   a_chk_fresh: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     commit |-> !$past(win_wr || discard || push || kick || fill_q))
     else $error("vmsg_mbox: commit processed with a stale framing check");
+  // A held TX_CTRL request is the only one outstanding (the register block
+  // sends the next request to TX_CTRL after this one's ack).
+  a_ctrl_hold_alone: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    tx_ctrl_hold |-> !tx_ctrl_req_i)
+    else $error("vmsg_mbox: TX_CTRL request while an earlier one is held");
   a_ctrl_ack: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     tx_ctrl_ack_o |-> $past(tx_ctrl_req || fill_q))
     else $error("vmsg_mbox: TX_CTRL ack without a request");

@@ -86,6 +86,36 @@ class Mbox:
                                   tx_ctrl_commit_i=1, tx_ctrl_discard_i=0)
         return e
 
+    async def write_then_commit(self, word: int, value: int) -> tuple[int, int, int]:
+        """A window write and a TX_CTRL commit on consecutive cycles, the commit not waiting
+        for the write's ack (the back-to-back stream a register block may send): returns
+        (write error, commit error, TX_ERROR code after the commit)."""
+        d = self.dut
+        await RisingEdge(self.clk)
+        d.tx_win_we_i.value, d.tx_win_word_i.value = 1, word
+        d.tx_win_wdata_i.value, d.tx_win_wmask_i.value = value, 0xFFFFFFFF
+        d.tx_win_req_i.value = 1
+        await RisingEdge(self.clk)
+        d.tx_win_req_i.value = 0
+        d.tx_ctrl_commit_i.value, d.tx_ctrl_discard_i.value = 1, 0
+        d.tx_ctrl_req_i.value = 1
+        await RisingEdge(self.clk)
+        d.tx_ctrl_req_i.value = 0
+        wr_err = ctrl_err = None
+        for _ in range(200):
+            await ReadOnly()
+            if wr_err is None and int(d.tx_win_wr_ack_o.value):
+                wr_err = int(d.tx_win_err_o.value)
+            if ctrl_err is None and int(d.tx_ctrl_ack_o.value):
+                ctrl_err = int(d.tx_ctrl_err_o.value)
+            await RisingEdge(self.clk)
+            if wr_err is not None and ctrl_err is not None:
+                await ReadOnly()
+                code = int(d.tx_err_code_o.value)
+                await RisingEdge(self.clk)
+                return wr_err, ctrl_err, code
+        raise AssertionError(f"no ack: write {wr_err}, commit {ctrl_err}")
+
     async def send(self, msg: bytes) -> None:
         for w in range(0, len(msg), 4):
             assert await self.win_write(w // 4, int.from_bytes(msg[w:w + 4].ljust(4, b"\0"), "little")) == 0
@@ -196,3 +226,27 @@ async def test_event_round_robin(dut):
     assert mb.evt_taken == 3
     assert mb.irq_count == 6
     assert (await mb.status())["EMPTY"] == 1
+
+
+@cocotb.test(timeout_time=200, timeout_unit="us")
+async def test_commit_right_after_write(dut):
+    """A commit in the cycle after the window write that completes the message, without
+    waiting for its ack: the framing check judges the message with that last write
+    (docs/architecture.md, "Mailbox"). A last write that makes msg_size too large is refused
+    (SIZE_LARGE, nothing queued); one that makes it right is accepted with its bytes."""
+    mb = Mbox(dut)
+    await mb.start()
+    msg = response(7, mb.ms)
+    word1 = int.from_bytes(msg[4:8], "little")
+    for w in range(0, mb.ms, 4):
+        if w != 4:
+            assert await mb.win_write(w // 4, int.from_bytes(msg[w:w + 4], "little")) == 0
+    bad = (word1 & ~0xFFFF) | (mb.ms + 4)                 # msg_size beyond the slot
+    assert await mb.write_then_commit(1, bad) == (0, 1, 2), "a stale check accepted a message too large"
+    st = await mb.status()
+    assert st["TX_COUNT"] == 0 and st["EMPTY"] == 1, st
+    assert await mb.write_then_commit(1, word1) == (0, 0, 2), "the corrected message was refused"
+    await ClockCycles(mb.clk, 2)
+    st = await mb.status()
+    assert st["TX_COUNT"] == 1 and st["HEAD_LEN"] == mb.ms, st
+    assert await mb.read_head() == msg
