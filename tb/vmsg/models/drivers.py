@@ -224,20 +224,24 @@ class QueueIo:
             raise VirtioError(errno.EINVAL, "queue callback replaced: I/O helpers unavailable")
         return self.vqs[0]
 
+    def reap(self, vq: SplitVirtqueue) -> None:
+        """virtqueue_get_buf until the queue has nothing used: finish and release each request."""
+        mem = self.core.transport.memory
+        alloc = self.core.transport.allocator
+        while (got := vq.get_buf()) is not None:
+            req, length = got
+            req.finish(mem, length)
+            req.release(alloc)
+            if req in self.inflight:
+                self.inflight.remove(req)
+            self.completed += 1
+
     def vq_done(self, vq: SplitVirtqueue) -> None:
         """The queue callback (virtblk_done): reap with callbacks off, then re-enable them and
         reap again when buffers slipped in meanwhile."""
-        mem = self.core.transport.memory
-        alloc = self.core.transport.allocator
         while True:
             vq.disable_cb()
-            while (got := vq.get_buf()) is not None:
-                req, length = got
-                req.finish(mem, length)
-                req.release(alloc)
-                if req in self.inflight:
-                    self.inflight.remove(req)
-                self.completed += 1
+            self.reap(vq)
             if vq.broken or vq.enable_cb():
                 return
 

@@ -318,7 +318,6 @@ class DeviceOpsSeq(uvm_sequence):
         if rec.kicks_refused or rec.kind == "generic" or drv.vqs[0].event:
             return await self._io(core)
         vq = drv.vqs[0]
-        mem, alloc = core.transport.memory, core.transport.allocator
         if rec.kind == "blk":
             cap = len(rec.shadow) // SECTOR
             n = min(random.randint(1, 4), max(1, vq.num // 3), cap)
@@ -338,13 +337,7 @@ class DeviceOpsSeq(uvm_sequence):
             rec.rng_in_flight = sum(r.in_len for r in reqs)
 
         def reap() -> None:  # virtqueue_get_buf until empty, callbacks left off
-            while (got := vq.get_buf()) is not None:
-                req, length = got
-                req.finish(mem, length)
-                req.release(alloc)
-                if req in drv.inflight:
-                    drv.inflight.remove(req)
-                drv.completed += 1
+            drv.reap(vq)
 
         vq.disable_cb()
         sub = cocotb.start_soon(drv.submit(reqs))
@@ -553,17 +546,10 @@ class IdxWrapSeq(uvm_sequence):
         core = self.t.bus_driver.devices[self.dev_num]
         drv = core.driver
         vq = drv.vqs[0]
-        mem, alloc = core.transport.memory, core.transport.allocator
         poll = not vq.event
 
-        def reap() -> None:
-            while (got := vq.get_buf()) is not None:
-                req, length = got
-                req.finish(mem, length)
-                req.release(alloc)
-                if req in drv.inflight:
-                    drv.inflight.remove(req)
-                drv.completed += 1
+        def reap() -> None:  # virtqueue_get_buf until empty, callbacks left off
+            drv.reap(vq)
 
         if poll:
             vq.disable_cb()
