@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import math
 import os
 import re
@@ -382,36 +383,47 @@ class Var:
     width: int
 
 
-def hierarchy(fst: Path) -> dict[str, Var]:
-    """Every variable of an FST: dotted path without the range -> Var. Reads the
-    header that fst2vcd prints and stops there."""
+@contextlib.contextmanager
+def _vcd_lines(fst: Path):
+    """The lines fst2vcd writes for an FST; the process is stopped when the caller is done."""
     exe = shutil.which("fst2vcd")
     if not exe:
         raise ViewError(f"fst2vcd not found: {APT_HINT}")
     if not Path(fst).exists():
         raise ViewError(f"no waveform {fst}")
-    out: dict[str, Var] = {}
-    stack: list[str] = []
     proc = subprocess.Popen([exe, str(fst)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        for line in proc.stdout:
-            tok = line.split()
-            if not tok:
-                continue
-            if tok[0] == "$scope":
-                stack.append(tok[2])
-            elif tok[0] == "$upscope":
-                stack.pop()
-            elif tok[0] == "$var":
-                width, name = int(tok[2]), tok[4]
-                rng = tok[5] if len(tok) > 6 and tok[5].startswith("[") else ""
-                path = ".".join([*stack, name])
-                out[path] = Var(path + rng, width)
-            elif tok[0] == "$enddefinitions":
-                break
+        yield (line.split() for line in proc.stdout)
     finally:
         proc.kill()
         proc.wait()
+
+
+def _declarations(tokens):
+    """(dotted path, $var tokens) of each variable, from the tokens of the VCD header; stops
+    after $enddefinitions, leaving the value changes in `tokens`."""
+    stack: list[str] = []
+    for tok in tokens:
+        if not tok:
+            continue
+        if tok[0] == "$scope":
+            stack.append(tok[2])
+        elif tok[0] == "$upscope":
+            stack.pop()
+        elif tok[0] == "$var":
+            yield ".".join([*stack, tok[4]]), tok
+        elif tok[0] == "$enddefinitions":
+            return
+
+
+def hierarchy(fst: Path) -> dict[str, Var]:
+    """Every variable of an FST: dotted path without the range -> Var. Reads the
+    header that fst2vcd prints and stops there."""
+    out: dict[str, Var] = {}
+    with _vcd_lines(fst) as tokens:
+        for path, tok in _declarations(tokens):
+            rng = tok[5] if len(tok) > 6 and tok[5].startswith("[") else ""
+            out[path] = Var(path + rng, int(tok[2]))
     if not out:
         raise ViewError(f"{fst}: no variables (not an FST waveform?)")
     return out
@@ -420,35 +432,21 @@ def hierarchy(fst: Path) -> dict[str, Var]:
 def values(fst: Path, path: str) -> list[tuple[int, str]]:
     """The value changes of one variable of an FST (dotted path, as in hierarchy()):
     [(time, value as fst2vcd writes it: binary digits for vectors)]."""
-    exe = shutil.which("fst2vcd")
-    if not exe:
-        raise ViewError(f"fst2vcd not found: {APT_HINT}")
-    stack: list[str] = []
-    code, now, out = None, 0, []
-    proc = subprocess.Popen([exe, str(fst)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        for line in proc.stdout:
-            tok = line.split()
+    now, out = 0, []
+    with _vcd_lines(fst) as tokens:
+        codes = [tok[3] for p, tok in _declarations(tokens) if p == path]
+        if not codes:
+            raise ViewError(f"{fst}: no variable {path}")
+        code = codes[0]
+        for tok in tokens:
             if not tok:
                 continue
-            if code is None:
-                if tok[0] == "$scope":
-                    stack.append(tok[2])
-                elif tok[0] == "$upscope":
-                    stack.pop()
-                elif tok[0] == "$var" and ".".join([*stack, tok[4]]) == path:
-                    code = tok[3]
-                elif tok[0] == "$enddefinitions":
-                    raise ViewError(f"{fst}: no variable {path}")
-            elif tok[0].startswith("#"):
+            if tok[0].startswith("#"):
                 now = int(tok[0][1:])
             elif tok[0][0] in "bB" and len(tok) == 2 and tok[1] == code:
                 out.append((now, tok[0][1:]))
             elif len(tok) == 1 and tok[0][1:] == code:
                 out.append((now, tok[0][0]))
-    finally:
-        proc.kill()
-        proc.wait()
     return out
 
 
