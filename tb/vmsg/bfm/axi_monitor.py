@@ -196,6 +196,14 @@ class EngineAxiMonitor:
         self.closed.append(wq)
         return wq
 
+    def forget_in_flight(self) -> None:
+        """The master was reset: every transaction in flight is dropped (its B / R never comes).
+        Call it between clock edges (a reset asserted in the timestep of an edge would race with
+        this monitor's sampling of that edge)."""
+        for pending in (self.aw_pending, self.w_orphans, self.b_pending, self.ar_pending):
+            pending.clear()
+        self.w_first_t = None
+
     def error(self, msg: str) -> None:
         t = get_sim_time(unit="ns")
         self.errors.append(f"@{t:.0f}ns {msg}")

@@ -230,9 +230,7 @@ class EngineChecker(uvm_component):
         self.before_reset = {id(w) for w in self.monitor.closed}
         for w in self.monitor.closed:  # the mailbox was reset too: no event of theirs comes any more
             w.after_close = 0
-        for name in ("aw_pending", "w_orphans", "b_pending", "ar_pending"):
-            getattr(self.monitor, name).clear()
-        self.monitor.w_first_t = None
+        self.monitor.forget_in_flight()
         for s in self.shadow.values():
             s.enabled = False
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import cocotb
-from cocotb.triggers import ClockCycles, Timer
+from cocotb.triggers import ClockCycles, FallingEdge, Timer
 from pyuvm import ConfigDB, uvm_test
 
 from ..bfm.axi_mem import AxiMem
@@ -314,6 +314,10 @@ class VmsgBaseTest(uvm_test):
         every checker and BFM forgets what was in flight, the port agents drop the items of
         killed sequences; after the reset both ports DISCARD their staged message (software's
         first act after a reset: a write issued just before it may still land)."""
+        # Between clock edges: a reset in the timestep of an edge would race with the
+        # monitors' sampling of that edge (they would see a handshake of the world the reset
+        # has just dropped).
+        await FallingEdge(self.dut.clk_i)
         for t in self.tasks:
             t.cancel()
         self.tasks.clear()

@@ -168,12 +168,6 @@ class EngineEnv:
         every queue (nothing of theirs may be written or read any more) and forgets what was in
         flight. Returns what was in flight when rst_ni fell."""
         m = self.mon
-
-        def forget() -> None:
-            for name in ("aw_pending", "w_orphans", "b_pending", "ar_pending"):
-                getattr(m, name).clear()
-            m.w_first_t = None
-
         # between edges, so that the monitor's sampling of this cycle's edge is not mixed in
         await FallingEdge(self.clk)
         inflight = {"writes": len(m.b_pending) + len(m.aw_pending), "reads": len(m.ar_pending),
@@ -183,9 +177,9 @@ class EngineEnv:
         self.cpl.reset()
         for q in list(m.queues):
             m.close(q).after_close = 0
-        forget()
+        m.forget_in_flight()
         await ClockCycles(self.clk, cycles)
-        forget()
+        m.forget_in_flight()
         self.dut.rst_ni.value = 1
         await ClockCycles(self.clk, 3)
         return inflight
