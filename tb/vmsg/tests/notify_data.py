@@ -17,8 +17,9 @@ import random
 import cocotb
 import pyuvm
 
-from ..models import BlkDevice, BlkDriver, BumpAllocator, DeviceBus, GenericDevice, VirtioCore, VirtioError, VirtioMsgDevice
+from ..models import BlkDevice, BlkDriver, BumpAllocator, DeviceBus, GenericDevice, VirtioCore, VirtioError
 from ..models.driver import NOTIFY_DATA_FIXED, NOTIFY_DATA_RFC
+from ..models.driver_hdr8 import make_transport
 from ..proto.constants import Feature, feature_bit
 from .io import HEAP, SECTOR, IoTest
 from .transport import BLK_F_FLUSH, EVENT_IDX, VERSION_1, TransportTest
@@ -51,7 +52,9 @@ class NotifyDataTest(IoTest):
         self.device_bus.add(DEV, self.dev)
         self.memory = self.mem
         self.allocator = BumpAllocator(HEAP, self.MEM_SIZE - HEAP)
-        self.transport = VirtioMsgDevice(self.bus, DEV, self.memory, self.allocator, notify_data=self.notify_data)
+        # the kernel transport of the build's header format (the seed's RFC, or the 2026 tree's)
+        self.transport = make_transport(self.fmt, self.bus, DEV, self.memory, self.allocator,
+                                        notify_data=self.notify_data)
 
         async def on_event(slot: bytes) -> int:
             return self.transport.event(bytes(slot))

@@ -39,12 +39,13 @@ class PeripheralResetTest(IoTest):
         await Timer(2000, unit="ns")
         # raw messages, no exchange: requests and responses are not paired (the response rule rests)
         self.env.scoreboard.check_responses = False
+        ms, fmt = p["MSG_SIZE"], self.fmt
         for i in range(random.randint(1, p["TO_DEV_DEPTH"])):
-            assert (await self.drv_ops.send(request(0x07, 1, b"", p["MSG_SIZE"]))).resp == 0
+            assert (await self.drv_ops.send(request(0x07, 1, b"", ms, fmt=fmt))).resp == 0
         for i in range(random.randint(1, p["TO_DRV_DEPTH"])):
-            assert (await self.dev_ops.send(request(0x07, 1, b"\x0f\0\0\0", p["MSG_SIZE"], rsp=True))).resp == 0
-        kick = bytes([0, 0x41]) + (1).to_bytes(2, "little") + (14).to_bytes(2, "little") + bytes(8)
-        assert (await self.drv_ops.send(kick.ljust(p["MSG_SIZE"], b"\0"))).resp == 0
+            assert (await self.dev_ops.send(request(0x07, 1, b"\x0f\0\0\0", ms, rsp=True, fmt=fmt))).resp == 0
+        kick = request(0x41, 1, bytes(8), ms, fmt=fmt)  # EVENT_AVAIL of device 1, queue 0
+        assert (await self.drv_ops.send(kick)).resp == 0
         await self.drv_ops.write(self.drv_ops.regs.addr("TX_MSG"), 0x12345678)  # a staged word
         assert await self.dev_ops.read("ENG.ERR_QUEUES_LO") == 0
 

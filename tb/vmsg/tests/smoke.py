@@ -8,12 +8,16 @@ import random
 import pyuvm
 
 from ..env import mbox_ref as ref
+from ..proto.constants import HdrFormat
+from ..proto.header import Header
 from .base import VmsgBaseTest
 
 
-def request(msg_id: int, dev_id: int, payload: bytes, msg_size: int, rsp: bool = False) -> bytes:
-    body = bytes([1 if rsp else 0, msg_id]) + dev_id.to_bytes(2, "little") + (6 + len(payload)).to_bytes(2, "little") + payload
-    return body.ljust(msg_size, b"\0")
+def request(msg_id: int, dev_id: int, payload: bytes, msg_size: int, rsp: bool = False,
+            fmt: HdrFormat = HdrFormat.SEED6) -> bytes:
+    """A transport message of `fmt`'s header (token 0), zero-filled to the slot size."""
+    hdr = Header(1 if rsp else 0, msg_id, dev_id, fmt.header_size + len(payload), fmt=fmt).encode()
+    return (hdr + payload).ljust(msg_size, b"\0")
 
 
 @pyuvm.test()

@@ -14,6 +14,7 @@ from ..models import (BlkDevice, BumpAllocator, BusDriver, ByteMemory, DeviceBus
                       NullQueueBackend, VqInfo)
 from ..env import mbox_ref as ref
 from ..proto.constants import Feature, HdrFormat, feature_bit
+from ..proto.header import Header
 from . import kernel_expect as kx
 from . import kernel_expect_hdr8 as kx8
 from .base import VmsgBaseTest
@@ -447,16 +448,23 @@ class EveryErrorFailsTest(TransportTest):
         await provoke("EVENT_USED, unknown queue", send(self.device_bus.event_used(1, 3)),
                       "dev 1 transport: EINVAL: EVENT_USED for unknown queue 3")
         await provoke("EVENT_USED, nothing used", send(self.device_bus.event_used(1, 0)), "more events than publishes")
+        hs = self.fmt.header_size  # the build's header: 6 or 8 bytes
+
+        def header(type_: int, msg_id: int, dev_id: int, size: int) -> bytes:
+            return Header(type_, msg_id, dev_id, size, fmt=self.fmt).encode()
+
         bad = bytearray(ms)
-        struct.pack_into("<BBHH", bad, 0, 0, 0x42, 1, 6)  # EVENT_USED without its queue index
+        bad[:hs] = header(0, 0x42, 1, hs)  # EVENT_USED without its queue index (header only)
         await provoke("malformed event", send(bytes(bad)), "malformed event")
         ev = bytearray(self.device_bus._bus_event(1, 1))
-        ev[8] = 9  # dev_state 9: neither READY nor REMOVED
+        struct.pack_into("<H", ev, hs + 2, 9)  # dev_state 9 (after dev_num): neither READY nor REMOVED
         await provoke("EVENT_DEVICE with a bad state", send(bytes(ev)), "EVENT_DEVICE state 9")
         rsp = bytearray(ms)
-        struct.pack_into("<BBHHI", rsp, 0, 1, 0x07, 1, 10, 0)  # GET_DEVICE_STATUS response, no request
+        rsp[:hs] = header(1, 0x07, 1, hs + 4)  # GET_DEVICE_STATUS response (status 0), no request
         self.env.scoreboard.planted_responses += 1  # it answers no request (the response rule)
-        await provoke("response nobody waits for", send(bytes(rsp)), "unexpected response")
+        # the seed's bus pairs a response with the one request in flight; the 8-byte bus by token
+        unmatched = "matches no outstanding request" if self.fmt is HdrFormat.HDR8 else "unexpected response"
+        await provoke("response nobody waits for", send(bytes(rsp)), unmatched)
         await provoke("transport error", lambda: t.get(4, 8), "config read 4+8 beyond 8")
 
         async def refused_send():
