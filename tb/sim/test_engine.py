@@ -6,7 +6,8 @@ One pytest item per (cocotb test, HDL configuration). The engine is built from r
   q1_w32      NUM_Q 1,  32-bit data: single-queue tests
   q64_w128    NUM_Q 64, 128-bit data, 64-bit addresses: register map, many queues, big rings
   q5_w64      NUM_Q 5 (not a power of two): stream completions for queues >= NUM_Q; built with
-              AXI_ID 5, AXI_CACHE 0011, AXI_PROT 010 (the monitor checks them)
+              AXI_ID 5, AXI_CACHE 0011, AXI_PROT 010 (the monitor checks them), IDX_BATCH 24
+              (not a power of two: the publication threshold)
 Each run gets build/sim/engine-<test>-<label>/ (sim.log, results.xml).
 """
 
@@ -25,7 +26,7 @@ CONFIGS = {
     "q64_w128": {"NUM_Q": 64, "AXI_DATA_W": 128, "AXI_ADDR_W": 64},
     # (also non-default AXI attributes: the monitor checks every transaction against them)
     "q5_w64": {"NUM_Q": 5, "AXI_DATA_W": 64, "AXI_ADDR_W": 32, "AXI_ID": 5, "AXI_CACHE": 0b0011,
-               "AXI_PROT": 0b010},
+               "AXI_PROT": 0b010, "IDX_BATCH": 24},
 }
 
 # test -> configurations it runs on
@@ -52,6 +53,7 @@ TESTS = {
     "test_reset_mem_faults": ["q4_w64", "q1_w32"],
     "test_reset_nonblocking": ["q4_w64", "q1_w32"],
     "test_mem_timeout": ["q4_w64"],
+    "test_idx_threshold": ["q4_w64", "q5_w64"],
 }
 
 

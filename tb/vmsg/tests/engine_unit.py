@@ -8,6 +8,7 @@ and the bus width.
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import cocotb
@@ -810,6 +811,80 @@ async def test_idx_hold(dut):
                 by_hold += 1
     dut._log.info("worst wait %.0f cycles (IDX_HOLD %d), %d idx writes issued by the hold rule", worst, hold, by_hold)
     assert by_hold >= 4 * nq, f"only {by_hold} idx writes were due to IDX_HOLD: the test missed its case"
+    env.check_monitor()
+
+
+# docs/engine.md, Publication: elements that may be acknowledged after the one that reached the
+# threshold before its used->idx write is issued (registered request, idx slot, AW), at one
+# acknowledged element per two cycles
+THR_SLACK = 4
+
+
+@cocotb.test()
+async def test_idx_threshold(dut):
+    """The publication threshold (docs/engine.md, Publication): a used->idx write is due once
+    min(size / 2, IDX_BATCH) acknowledged elements wait (at least 1), for ring sizes on both
+    sides of IDX_BATCH, equal to IDX_BATCH's power of two and twice that. The memory holds every B back
+    while two queues fill, then answers one B per cycle, alternating queues (one element per
+    burst): no queue has all its accepted elements acknowledged and none waits IDX_HOLD, so only
+    the threshold can issue the first idx write, which publishes from the threshold to the
+    threshold + THR_SLACK elements, about two cycles per element after the queue's first B."""
+    env = EngineEnv(dut, wr_latency=0, rd_latency=0)
+    await env.start()
+    rng = env.rng
+    batch = int(hdl_params().get("IDX_BATCH", 32))
+    hold = int(hdl_params().get("IDX_HOLD", 128))
+    assert env.num_q >= 2, "needs two queues (one element per burst)"
+    pow2 = 1 << (batch - 1).bit_length()  # IDX_BATCH's power of two: the ring sizes at the edge
+    sizes = sorted({1, 2, 16, 64, 128, pow2, 2 * pow2})
+    sizes = [sz for sz in sizes if sz <= 32768]
+    base = 0x10000
+    for size in sizes:
+        thr = max(1, min(size // 2, batch))
+        n = 48  # per queue (beyond `size` accepted and not visible, completions wait)
+        assert n > thr + THR_SLACK and 2 * (thr + THR_SLACK) < hold, (size, thr)
+        for q in range(2):
+            region = base + q * 0x40000
+            await env.setup_queue(q, region, region + 0x20000, size)
+        # B pacing: one B every `pace` cycles (two per queue), slow where the threshold is small
+        # so that the next B comes well after the threshold was reached, fast enough that
+        # IDX_HOLD never expires first
+        pace = max(1, min(8, hold // (4 * thr)))
+        b_src = env.mem.ram.write_if.b_channel._src
+        b_src.set_pause_generator(itertools.cycle([False] + [True] * (pace - 1)))
+        end = env.mem.stall(1500)
+        for i in range(n):
+            for q in range(2):
+                env.complete(q, rng.getrandbits(32), 8 * i + q)
+        await ClockCycles(dut.clk_i, 10)
+        now = env.now()
+        assert now < end, "the completions were not issued during the stall"
+        await env.quiesce()
+        b_src.clear_pause_generator()
+        b_src.pause = False
+        for q in range(2):
+            await env.check_queue(q)
+            log = env.mon.queues[q].idx_log
+            assert log, f"size {size} q{q}: no idx write"
+            w = log[0]
+            assert w.first == 0 and w.accepted > w.acked, \
+                f"size {size} q{q}: first idx write not under load (accepted {w.accepted}, acked {w.acked})"
+            got = w.new - w.first
+            assert thr <= got <= thr + THR_SLACK, \
+                f"size {size} q{q}: first idx write published {got} elements; the threshold is" \
+                f" min(size / 2, IDX_BATCH {batch}) = {thr} (+ at most {THR_SLACK} acknowledged meanwhile)"
+            # and it was issued when the threshold was reached (one B of the queue per 2 * pace
+            # cycles), long before IDX_HOLD
+            wait = (w.t_issue - w.first_ack_ns) / CLK_NS
+            reached = 2 * pace * (thr - 1)
+            assert wait <= reached + 3 * THR_SLACK, \
+                f"size {size} q{q}: first idx write issued {wait:.0f} cycles after the queue's first B;" \
+                f" the threshold {thr} was reached after {reached} (one B of the queue per {2 * pace} cycles)"
+            dut._log.info("size %d q%d: threshold %d, first idx write published %d, %.0f cycles after"
+                          " the first B (one B per %d cycles)", size, q, thr, got, wait, pace)
+        for q in range(2):
+            await env.reset_queue(q)
+        base += 0x100000
     env.check_monitor()
 
 
