@@ -1,7 +1,15 @@
-"""The Linux-side driver glue: the seed's virtio-msg transport (the driver model's
-`VirtioMsgDevice`, unchanged for every message it sends) with Linux's virtio_ring.c behind its
-virtqueues, and virtio-blk / virtio-rng drivers that do their I/O through the ring code the way
-drivers/block/virtio_blk.c and drivers/char/hw_random/virtio-rng.c do.
+"""The Linux-side driver glue: the driver model's virtio-msg transport of the bus's header
+format (unchanged for every message it sends: the seed's `VirtioMsgDevice` for the 6-byte
+header, the 2026 tree's `VirtioMsgDeviceHdr8` for the 8-byte one) with Linux's virtio_ring.c
+behind its virtqueues, and virtio-blk / virtio-rng drivers that do their I/O through the ring
+code the way drivers/block/virtio_blk.c and drivers/char/hw_random/virtio-rng.c do.
+
+`LinuxRingTransport` holds what the glue adds to a transport; `LinuxMsgDevice` (seed) and
+`LinuxMsgDeviceHdr8` (2026 tree) are it over each transport model, `linux_transport_class(fmt)`
+picks the one of a header format, and LinuxBusDriver registers every device with the class of
+its own format, as the models' BusDriver does. Both kernels' transports set up, notify and
+take events the same way (virtio_msg_setup_vq, _vmsg_notify, virtio_msg_event), so the glue is
+one; the messages differ only where the transport models differ.
 
 What is Linux's here: the rings (vring_create_virtqueue, in the AXI memory through the DMA
 hooks), every descriptor and avail-ring write (virtqueue_add_sgs), the kick decision
@@ -32,10 +40,11 @@ from cocotb.utils import get_sim_time
 from ..models import BusDriver
 from ..models.blk_defs import VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX
 from ..models.driver import NOTIFY_DATA_FIXED, VirtioMsgDevice, VqInfo
+from ..models.driver_hdr8 import VirtioMsgDeviceHdr8
 from ..models.drivers import BlkRequest, IoRequest, RngRequest
 from ..models.errors import VirtioError
 from ..models.virtio_core import VirtioCore
-from ..proto.constants import TRANSPORT_FEATURE_END, TRANSPORT_FEATURE_START, Feature, TransportId
+from ..proto.constants import TRANSPORT_FEATURE_END, TRANSPORT_FEATURE_START, Feature, HdrFormat, TransportId
 from .checks import lost_buffers
 from .ring import ENOSPC, PAGE_SIZE, DmaDomain, LinuxVdev, LinuxVirtqueue, RegionAllocator
 
@@ -65,8 +74,9 @@ class _NotifyData:
         return self._data
 
 
-class LinuxMsgDevice(VirtioMsgDevice):
-    """The transport with Linux's virtqueues (see the module doc)."""
+class LinuxRingTransport:
+    """What the glue adds to a transport model: Linux's virtqueues behind it (see the module
+    doc). A mixin, first base of a class whose second base is the transport model."""
 
     def __init__(self, bus, dev_id, memory, allocator, *, dma: DmaDomain, **kw) -> None:
         kw["transport_features"] = ALL_TRANSPORT_BITS
@@ -124,20 +134,36 @@ class LinuxMsgDevice(VirtioMsgDevice):
         self.doorbells.clear()
 
 
+class LinuxMsgDevice(LinuxRingTransport, VirtioMsgDevice):
+    """The seed's transport (6-byte header) with Linux's virtqueues."""
+
+
+class LinuxMsgDeviceHdr8(LinuxRingTransport, VirtioMsgDeviceHdr8):
+    """The 2026 tree's transport (8-byte header) with Linux's virtqueues."""
+
+
+def linux_transport_class(fmt: HdrFormat | int | str = HdrFormat.SEED6) -> type[LinuxRingTransport]:
+    """The Linux transport of a header format (driver_hdr8.transport_class's counterpart)."""
+    return LinuxMsgDeviceHdr8 if HdrFormat.parse(fmt) is HdrFormat.HDR8 else LinuxMsgDevice
+
+
 class LinuxBusDriver(BusDriver):
-    """The bus driver of the models, registering LinuxMsgDevice transports."""
+    """The bus driver of the models, registering Linux transports of its header format
+    (LinuxMsgDevice for the seed's, LinuxMsgDeviceHdr8 for the 8-byte one)."""
 
     def __init__(self, bus, memory, allocator, *, dma: DmaDomain, **kw) -> None:
         super().__init__(bus, memory, allocator, **kw)
         self.dma = dma
-        self.transports: list[LinuxMsgDevice] = []
+        self.transports: list[LinuxRingTransport] = []
         self.removed: set[int] = set()
         self.late_events = 0
-        self.irq_observer: Optional[Callable[[LinuxMsgDevice, LinuxVirtqueue, bool], None]] = None
+        self.irq_observer: Optional[Callable[[LinuxRingTransport, LinuxVirtqueue, bool], None]] = None
 
     async def register_device(self, dev_num: int) -> Optional[VirtioCore]:
-        transport = LinuxMsgDevice(self.bus, dev_num, self.memory, self.allocator, dma=self.dma,
-                                   count_flexible=self.count_flexible, ring_align=self.ring_align)
+        # The 2026 tree always counts the flexible data; the seed's counts it when asked.
+        flexible = {} if self.fmt is HdrFormat.HDR8 else {"count_flexible": self.count_flexible}
+        transport = linux_transport_class(self.fmt)(self.bus, dev_num, self.memory, self.allocator,
+                                                    dma=self.dma, ring_align=self.ring_align, **flexible)
         transport.irq_observer = lambda vq, handled: self._observe(transport, vq, handled)
         self.transports.append(transport)
         try:
@@ -244,7 +270,7 @@ class LinuxQueueIo:
         vq = self.vq
         if vq is None or self.core is None:
             raise VirtioError(errno.ENODEV, "driver not probed")
-        tr: LinuxMsgDevice = self.core.transport
+        tr: LinuxRingTransport = self.core.transport
         for req in requests:
             out, inb = req.build(tr.memory, tr.allocator)
             outs, ins = self._sg_lists(tr.vdev.dma, out, inb, isinstance(req, BlkRequest))
@@ -274,7 +300,7 @@ class LinuxQueueIo:
         more buffers), take what it did use with virtqueue_get_buf (those requests complete),
         then virtqueue_detach_unused_buf for what it never used (those fail with EIO), then
         del_vqs. A buffer the engine published that get_buf did not return is lost."""
-        tr: LinuxMsgDevice = core.transport
+        tr: LinuxRingTransport = core.transport
         await tr.reset()
         await tr.drain_doorbells()
         for vq in list(tr.vqs):
@@ -298,7 +324,7 @@ class LinuxQueueIo:
     def surprise_remove(self, core: VirtioCore) -> None:
         """The peripheral went away under the driver (rst_ni): no message can be sent. Take
         what the device used, detach the rest, delete the queues (no RESET_VQUEUE)."""
-        tr: LinuxMsgDevice = core.transport
+        tr: LinuxRingTransport = core.transport
         for t in tr.doorbells:
             if not t.done():
                 t.cancel()

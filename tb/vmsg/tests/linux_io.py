@@ -4,6 +4,10 @@ split rings in the AXI memory model's buffer, so the used ring Linux reads is th
 engine wrote. The device side, the firmware, the engine backend and every checker are the
 environment's own (IoTest).
 
+The transport is the kernel transport of the build's header format (the seed's for HDR_FORMAT 0,
+the 2026 tree's for the 8-byte header, linux.driver.linux_transport_class); the final check
+fails a transport of the other format.
+
 Every test also checks, once the engine is idle: no buffer the device completed was lost
 (the used->idx the engine published equals what virtqueue_get_buf returned), every DMA mapping
 was undone, no transport, driver or DMA error; and vring_interrupt's IRQ_NONE answers are
@@ -120,6 +124,9 @@ class LinuxIoTest(IoTest):
             for t in bd.transports:
                 await t.drain_doorbells()
                 probs += [f"dev {t.dev_id} transport: {e}" for e in t.errors]
+                if t.HDR_FORMAT is not self.fmt:  # the build's HDR_FORMAT, not the register's
+                    probs.append(f"dev {t.dev_id}: {type(t).__name__} speaks {t.HDR_FORMAT.label}, "
+                                 f"the build {self.fmt.label}")
         live = [c.driver for c in self.linux.devices.values() if c.driver is not None]
         for drv in live + self.removed_drivers:
             probs += drv.errors
