@@ -828,7 +828,8 @@ async def test_idx_threshold(dut):
     while two queues fill, then answers one B per cycle, alternating queues (one element per
     burst): no queue has all its accepted elements acknowledged and none waits IDX_HOLD, so only
     the threshold can issue the first idx write, which publishes from the threshold to the
-    threshold + THR_SLACK elements, about two cycles per element after the queue's first B."""
+    threshold + THR_SLACK elements, about two cycles per element after the queue's first B.
+    Last, a ring of one entry while the engine is backlogged (see below)."""
     env = EngineEnv(dut, wr_latency=0, rd_latency=0)
     await env.start()
     rng = env.rng
@@ -885,6 +886,35 @@ async def test_idx_threshold(dut):
         for q in range(2):
             await env.reset_queue(q)
         base += 0x100000
+
+    # A ring of one entry under backlog: its acknowledged element is also its last accepted one,
+    # but the low-latency rule waits while the engine has a backlog (a quarter of the element
+    # FIFO waiting for the write channel), so only the threshold (at least 1) publishes it at
+    # once. The backlog: two other queues interleaved element by element while every B is held
+    # back, until the outstanding writes are at their limit and the completion stream stops.
+    assert env.num_q >= 3, "needs a queue of one entry and two to make the backlog"
+    wr_outstanding = int(hdl_params().get("WR_OUTSTANDING", 64))
+    await env.setup_queue(0, base, base + 0x20000, 1)
+    for q in (1, 2):
+        region = base + q * 0x40000
+        await env.setup_queue(q, region, region + 0x20000, 4096)
+    end = env.mem.stall(400)
+    env.complete(0, rng.getrandbits(32), 1)
+    for i in range(3 * wr_outstanding):
+        env.complete(1 + i % 2, rng.getrandbits(32), i)
+    await ClockCycles(dut.clk_i, 300)
+    assert env.now() < end
+    assert env.cpl.pending and len(env.mon.b_pending) >= wr_outstanding, \
+        f"no backlog: {len(env.cpl.pending)} completions waiting, {len(env.mon.b_pending)} writes outstanding"
+    await env.quiesce()
+    for q in range(3):
+        await env.check_queue(q)
+    w = env.mon.queues[0].idx_log[0]
+    wait = (w.t_issue - w.first_ack_ns) / CLK_NS
+    assert w.new - w.first == 1 and wait <= HOLD_SLACK, \
+        f"ring of 1 under backlog: first idx write published {w.new - w.first} element(s) {wait:.0f} cycles" \
+        f" after its B (the threshold is 1: due at once, within {HOLD_SLACK} cycles)"
+    dut._log.info("size 1 under backlog: first idx write %.0f cycles after the B", wait)
     env.check_monitor()
 
 
