@@ -413,7 +413,9 @@ class DeviceOpsSeq(uvm_sequence):
         else:
             burst = cocotb.start_soon(self._kicks(core, random.randint(1, 4)))
         t.tasks.append(burst)  # a peripheral reset stops it with the rest of the traffic
-        await Timer(random.randint(0, 2500), unit="ns")
+        delay = random.randint(0, 2500)  # 0: at once (a cocotb Timer must be positive)
+        if delay:
+            await Timer(delay, unit="ns")
         outstanding = sum(vq.num - vq.num_free for vq in vqs)
         t.stats["reset_in_flight"] += 1
         t.stats["reset_with_buffers_out"] += outstanding > 0
