@@ -17,6 +17,7 @@ memory size).
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -210,6 +211,16 @@ class AxiMem:
                 er.hits = 0
 
     # -- back-pressure --------------------------------------------------------------------
+    def pace_b(self, every: int = 1) -> None:
+        """B responses leave at most one per `every` cycles (1: no pacing), a fixed pattern
+        instead of the random pauses of set_backpressure."""
+        src = self.ram.write_if.b_channel._src
+        if every > 1:
+            src.set_pause_generator(itertools.cycle([False] + [True] * (every - 1)))
+        else:
+            src.clear_pause_generator()
+            src.pause = False
+
     def set_backpressure(self, aw: float = 0.0, w: float = 0.0, b: float = 0.0,
                          ar: float = 0.0, r: float = 0.0) -> None:
         """Probability of a pause run on each channel (0 = none)."""

@@ -160,10 +160,8 @@ class LinuxBusDriver(BusDriver):
         self.irq_observer: Optional[Callable[[LinuxRingTransport, LinuxVirtqueue, bool], None]] = None
 
     async def register_device(self, dev_num: int) -> Optional[VirtioCore]:
-        # The 2026 tree always counts the flexible data; the seed's counts it when asked.
-        flexible = {} if self.fmt is HdrFormat.HDR8 else {"count_flexible": self.count_flexible}
         transport = linux_transport_class(self.fmt)(self.bus, dev_num, self.memory, self.allocator,
-                                                    dma=self.dma, ring_align=self.ring_align, **flexible)
+                                                    dma=self.dma, **self.transport_args())
         transport.irq_observer = lambda vq, handled: self._observe(transport, vq, handled)
         self.transports.append(transport)
         try:

@@ -105,14 +105,19 @@ class BusDriver:
         return found
 
     # --- device registry -----------------------------------------------------------------------
+    def transport_args(self) -> dict:
+        """Keyword arguments of every transport this bus driver builds: the ring alignment and,
+        for the seed's transport, count_flexible (the 2026 tree always counts the flexible data)."""
+        kw = {"ring_align": self.ring_align}
+        if self.fmt is not HdrFormat.HDR8:
+            kw["count_flexible"] = self.count_flexible
+        return kw
+
     async def register_device(self, dev_num: int) -> Optional[VirtioCore]:
         """virtio_msg_register + register_virtio_device with the driver for its device id.
         Returns None (error logged) when the transport refuses the device (e.g. ENODEV)."""
-        # The 2026 tree always counts the flexible data; the seed's counts it when asked.
-        flexible = {} if self.fmt is HdrFormat.HDR8 else {"count_flexible": self.count_flexible}
         transport = make_transport(self.fmt, self.bus, dev_num, self.memory, self.allocator,
-                                   ring_align=self.ring_align, transport_features=RING_TRANSPORT_FEATURES,
-                                   **flexible)
+                                   transport_features=RING_TRANSPORT_FEATURES, **self.transport_args())
         self.transports.append(transport)
         try:
             await transport.register()

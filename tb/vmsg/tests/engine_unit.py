@@ -8,7 +8,6 @@ and the bus width.
 
 from __future__ import annotations
 
-import itertools
 import random
 
 import cocotb
@@ -851,18 +850,15 @@ async def test_idx_threshold(dut):
         # so that the next B comes well after the threshold was reached, fast enough that
         # IDX_HOLD never expires first
         pace = max(1, min(8, hold // (4 * thr)))
-        b_src = env.mem.ram.write_if.b_channel._src
-        b_src.set_pause_generator(itertools.cycle([False] + [True] * (pace - 1)))
+        env.mem.pace_b(pace)
         end = env.mem.stall(1500)
         for i in range(n):
             for q in range(2):
                 env.complete(q, rng.getrandbits(32), 8 * i + q)
         await ClockCycles(dut.clk_i, 10)
-        now = env.now()
-        assert now < end, "the completions were not issued during the stall"
+        assert env.now() < end, "the completions were not issued during the stall"
         await env.quiesce()
-        b_src.clear_pause_generator()
-        b_src.pause = False
+        env.mem.pace_b(1)
         for q in range(2):
             await env.check_queue(q)
             log = env.mon.queues[q].idx_log
@@ -903,7 +899,7 @@ async def test_idx_threshold(dut):
     for i in range(3 * wr_outstanding):
         env.complete(1 + i % 2, rng.getrandbits(32), i)
     await ClockCycles(dut.clk_i, 300)
-    assert env.now() < end
+    assert env.now() < end, "the backlog was not built during the stall"
     assert env.cpl.pending and len(env.mon.b_pending) >= wr_outstanding, \
         f"no backlog: {len(env.cpl.pending)} completions waiting, {len(env.mon.b_pending)} writes outstanding"
     await env.quiesce()
