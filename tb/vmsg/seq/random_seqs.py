@@ -638,7 +638,14 @@ class DeviceSideSeq(uvm_sequence):
                                    f"requests to unplugged dev {dev} time out", min_count=0)
                     t.stats["unplug_under_io" if under_io else "unplug_idle"] += 1
                     await UnplugSeq(t.firmware, t.device_bus, rec.dev_num).start()
-                    ok = await t.wait_until_true(lambda: rec.dev_num not in t.bus_driver.devices)
+                    # The lock is held until the removal is over, not only begun: the bus driver
+                    # drops the device from `devices` when its remove path starts, and that path
+                    # still has requests to the device in flight (each until it times out). The
+                    # device's next operation (a re-probe: DEVICE_INFO of a new transport) must
+                    # not meet them: the kernel's bus driver registers a device number only
+                    # after virtio_msg_unregister of its previous device has returned.
+                    ok = await t.wait_until_true(lambda: rec.dev_num not in t.bus_driver.devices
+                                                 and rec.dev_num not in t.bus_driver.removing)
                     assert ok, f"removed dev {rec.dev_num} still registered"
                     sample_op("removal", rec.kind)
                 finally:
