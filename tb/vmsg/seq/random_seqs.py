@@ -339,14 +339,27 @@ class DeviceOpsSeq(uvm_sequence):
         def reap() -> None:  # virtqueue_get_buf until empty, callbacks left off
             drv.reap(vq)
 
+        async def submit():
+            # The submission's failure is returned, and raised below by this sequence, which
+            # polls the task instead of awaiting it: a task that raises while nothing awaits it
+            # fails the whole test at once (cocotb), before the caller can judge the failure
+            # (a request aborted because the device was unplugged under it is expected).
+            try:
+                await drv.submit(reqs)
+            except (VirtioError, AssertionError) as exc:
+                return exc
+            return None
+
         vq.disable_cb()
-        sub = cocotb.start_soon(drv.submit(reqs))
+        sub = cocotb.start_soon(submit())
         self.t.tasks.append(sub)  # a peripheral reset stops it with the rest of the traffic
         while not sub.done():
             await Timer(random.randint(100, 1500), unit="ns")
             if not (vq.deleted or vq.broken):
                 reap()
-        await sub
+        failure = await sub
+        if failure is not None:
+            raise failure
         if not vq.enable_cb():
             reap()
         if rec.kind == "blk":
