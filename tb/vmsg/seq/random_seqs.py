@@ -496,10 +496,12 @@ class DeviceOpsSeq(uvm_sequence):
         if n < 1:
             return
         reqs = [RngRequest(in_len=random.randint(1, 128)) for _ in range(n)]
+        rec.rng_in_flight = sum(r.in_len for r in reqs)
         try:
             await drv.submit(reqs, check=False)
         except VirtioError:
             pass
+        rec.rng_in_flight = 0
         got = b"".join(r.result for r in reqs if r.done and not r.aborted)
         lost = sum(r.in_len for r in reqs if not r.done or r.aborted)
         positions = rec.rng_positions or {rec.rng_read}
