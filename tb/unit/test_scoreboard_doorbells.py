@@ -3,7 +3,9 @@
 A kick counts as seen by the device side when a DB_PENDING read that began after the kick's
 commit began shows the bit set: such a read may complete before the commit's own B response,
 since the bit is set before the response leaves. A read that began before the commit began
-cannot vouch for it; a read that began after the commit's response and shows 0 is an error."""
+cannot vouch for it; a read that began after the commit's response and shows 0 is an error.
+A kick that coalesces into a notification the device side has seen is delivered by the clear
+of the bit that follows it (the clear consumes the notification, that kick included)."""
 from __future__ import annotations
 
 import pytest
@@ -77,6 +79,39 @@ def test_read_begun_before_the_commit_does_not_vouch(sb):
     kick(sb, 100, 200)
     db_clear(sb, 210, 250)
     assert unseen(sb), sb.problems()
+
+
+def test_coalesced_kick_between_read_and_clear_is_consumed(sb):
+    # RandomSystemTest-many seed 717529865: the firmware reads the bit (first kick), a second
+    # kick coalesces into it, then the firmware clears what it read and serves the queue
+    kick(sb, 10, 50)
+    db_read(sb, 185, 235, 1 << BIT)     # sees the first kick; began before the second commit
+    kick(sb, 195, 245)                  # coalesces into the pending, seen bit
+    db_clear(sb, 255, 305)              # began after the second kick's response
+    db_read(sb, 400, 450, 0)
+    assert sb.problems() == []
+
+
+def test_coalesced_kick_into_an_unseen_notification_is_reported(sb):
+    kick(sb, 10, 50)                    # never read
+    kick(sb, 100, 200)                  # coalesces
+    db_clear(sb, 210, 250)              # a blind clear delivers neither
+    assert unseen(sb), sb.problems()
+
+
+def test_coalesced_kick_with_no_clear_after_it_is_reported(sb):
+    kick(sb, 10, 50)
+    db_read(sb, 60, 90, 1 << BIT)
+    kick(sb, 100, 200)                  # coalesces; nothing reads or clears the bit afterwards
+    assert unseen(sb), sb.problems()
+
+
+def test_coalesced_kick_then_pending_reads_zero_is_an_error(sb):
+    kick(sb, 10, 50)
+    db_read(sb, 60, 90, 1 << BIT)
+    kick(sb, 100, 200)
+    db_read(sb, 250, 300, 0)            # no clear since: the bit must still read 1
+    assert any("DB_PENDING reads 0" in e for e in sb.errors)
 
 
 def test_bit_without_any_kick_is_reported(sb):

@@ -8,6 +8,16 @@ delivered; that underflow happens only on an empty FIFO; and that doorbells
 are neither invented nor lost. EVENT_USED messages the mailbox synthesises
 for the engine are passed on to `engine_events` subscribers.
 
+Doorbells: a kick is seen by the device side when a DB_PENDING read that began after the
+kick's commit began shows its bit set. Kicks to a set bit coalesce (docs/architecture.md,
+"Doorbells"): the bit, from the kick that set it to the clear that ends it, is one
+notification. A kick that coalesces into a notification the device side has already seen
+(every earlier kick of it seen) is delivered with that notification when the device side
+clears the bit after the kick completed: the clear consumes the notification, kick included
+(a firmware that reads DB_PENDING, clears what it read and then serves the queues serves
+that kick's buffers too). A kick into a notification not seen yet, or with no read or clear
+after it, stays unseen.
+
 Responses (the bus rule of the specification draft, both header formats): per device number
 (bus messages as one more stream), every response the device side commits answers the oldest
 request the driver side committed to that device number and not yet answered: the same
@@ -73,6 +83,9 @@ class MailboxScoreboard(uvm_subscriber):
         self.last_db_data: dict[int, int] = {}
         # doorbell -> (start, end) of the oldest kick the device side has not seen pending yet
         self.unobserved_kicks: dict[int, tuple[float, float]] = {}
+        # doorbells whose unseen kick coalesced into a notification the device side has seen:
+        # the next clear of the bit (after the kick) delivers it (see the module docstring)
+        self._joined: set[int] = set()
         # doorbell -> (start, end) of a DB_PENDING read that saw the bit with no kick known
         self.phantom_bits: dict[int, tuple[float, float]] = {}
         # doorbell -> start of the latest DB_PENDING read that saw the bit set
@@ -312,6 +325,10 @@ class MailboxScoreboard(uvm_subscriber):
         # if it completed before the commit's response (the bit is set before the B response).
         self.phantom_bits.pop(p, None)
         if self.seen_pending.get(p, -1.0) < ev.start_ns:
+            if coalesced and p not in self.unobserved_kicks:
+                # The bit was set by kicks the device side has all seen and not cleared since
+                # (no clear overlaps this kick): this one joins that notification.
+                self._joined.add(p)
             self.unobserved_kicks.setdefault(p, (ev.start_ns, ev.time_ns))
 
     def _on_db_read(self, ev: MboxEvent) -> None:
@@ -321,6 +338,7 @@ class MailboxScoreboard(uvm_subscriber):
                 self._racing.discard(p)
                 self.pending_db[p] = bool(ev.value >> bit & 1)
                 self.unobserved_kicks.pop(p, None)
+                self._joined.discard(p)
                 self.phantom_bits.pop(p, None)
                 continue
             if ev.value >> bit & 1:
@@ -330,6 +348,7 @@ class MailboxScoreboard(uvm_subscriber):
                     self.phantom_bits.setdefault(p, (ev.start_ns, ev.time_ns))
                 elif p in self.unobserved_kicks and self.unobserved_kicks[p][0] <= ev.start_ns:
                     del self.unobserved_kicks[p]
+                    self._joined.discard(p)
             elif self.pending_db.get(p) and p in self.unobserved_kicks and self.unobserved_kicks[p][1] <= ev.start_ns:
                 self.error(f"doorbell {p} (dev {p // self.num_vqs} vq {p % self.num_vqs}) was kicked at "
                            f"{self.unobserved_kicks[p][1]}ns but DB_PENDING reads 0 at {ev.time_ns}ns")
@@ -343,6 +362,12 @@ class MailboxScoreboard(uvm_subscriber):
                 kick, coalesced = self._last_kick.get(p, (None, False))
                 if kick is not None and ev.start_ns < kick.time_ns:  # the clear may have come first
                     self._racing.add(p)
+                    self.unobserved_kicks.pop(p, None)
+                    self._joined.discard(p)
+                elif p in self._joined:
+                    # Began after the joined kick completed: it consumes the notification the
+                    # device side saw, with that kick in it.
+                    self._joined.discard(p)
                     self.unobserved_kicks.pop(p, None)
                 if coalesced and ev.start_ns < kick.time_ns:
                     self.counts["dev"]["DB_COALESCED"] -= 1
@@ -362,6 +387,7 @@ class MailboxScoreboard(uvm_subscriber):
         self.pending_db.clear()
         self.last_db_data.clear()
         self.unobserved_kicks.clear()
+        self._joined.clear()
         self.phantom_bits.clear()
         self.seen_pending.clear()
         self.reject_pred.clear()
