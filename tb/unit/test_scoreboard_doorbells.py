@@ -183,6 +183,43 @@ def test_overfull_commit_not_forgiven_by_an_event_pop(sb):
     assert any("counted DEPTH" in p for p in sb.problems()), sb.problems()
 
 
+def reject(sb, start, end, dev=1):
+    slot, length = msg(dev)
+    sb.write(MboxEvent("reject", "dev", end, start, slot=slot, length=length))
+
+
+@pytest.mark.parametrize("pop_first", [True, False])
+def test_overflow_with_a_pop_answered_in_the_same_cycle(sb, pop_first):
+    # commit and pop taken in one cycle: the commit saw DEPTH messages (both B responses at
+    # 130), whichever event the scoreboard gets first
+    fill(sb, 8)
+    if pop_first:
+        pop(sb, 110, 130)
+    reject(sb, 100, 130)
+    if not pop_first:
+        pop(sb, 110, 130)
+    assert sb.errors == [] and sb.counts["dev"]["TX_REJ_OVERFLOW"] == 1
+    for i in range(7):
+        pop(sb, 200 + 20 * i, 210 + 20 * i)
+    assert sb.problems() == []
+
+
+def test_overflow_after_a_pop_answered_earlier_is_an_error(sb):
+    fill(sb, 8)
+    pop(sb, 100, 120)        # answered before the commit's response: taken before the commit
+    reject(sb, 100, 130)
+    assert any("refused" in e and "rules accept" in e for e in sb.errors), sb.errors
+
+
+def test_accepted_with_a_pop_answered_in_the_same_cycle_is_an_error(sb):
+    fill(sb, 8)
+    pop(sb, 110, 130)        # taken in the commit's cycle: the FIFO was full for the commit
+    commit(sb, 100, 130)
+    for i in range(8):
+        pop(sb, 200 + 20 * i, 210 + 20 * i)
+    assert any("DEPTH" in p for p in sb.problems()), sb.problems()
+
+
 def test_whole_slot_read_sees_zero_fill(sb):
     commit(sb, 0, 10)
     slot, length = msg()

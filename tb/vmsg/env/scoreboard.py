@@ -42,6 +42,12 @@ from .mbox_events import MboxEvent
 
 DIRS = {"drv": "to_device", "dev": "to_driver"}  # the direction a port's commits go
 READER = {"to_device": "dev", "to_driver": "drv"}
+# A commit and a pop that the mailbox takes in the same cycle are answered in the same cycle:
+# both acks are registered one cycle after the request is taken (a refused or fully written
+# commit; the zero fill only delays an accepted commit's ack), behind identical AXI4-Lite
+# slaves (rtl/mailbox/vmsg_mbox.sv, rtl/common/vmsg_axil_regif.sv). A pop whose B response
+# comes at the same time as a commit's was therefore not taken before that commit: the commit
+# saw the popped message still in the FIFO, whichever of the two events arrives here first.
 # A commit takes effect (its message becomes visible) a few cycles before its B response: a
 # status read that ended up to this long before a commit's B may have counted that message.
 COMMIT_VISIBLE_SLACK_NS = 100
@@ -94,6 +100,8 @@ class MailboxScoreboard(uvm_subscriber):
         # Commits accepted while the scoreboard counted a full FIFO, per direction: legal only
         # when a pop of that FIFO was in flight; forgiven by the recount after that pop.
         self._overfull: dict[str, list[MboxEvent]] = {"to_device": [], "to_driver": []}
+        # per direction: (time of the latest FIFO pop's B response, FIFO pops with that time)
+        self._pops_at: dict[str, tuple[float, int]] = {}
         self.counts: dict[str, Counter] = {"drv": Counter(), "dev": Counter()}  # predicted counters
         self.coalesced_maybe = 0   # kicks that raced a DB_PENDING clear of their bit
         self._last_kick: dict[int, tuple[MboxEvent, bool]] = {}  # doorbell -> (kick, counted as coalesced)
@@ -131,10 +139,13 @@ class MailboxScoreboard(uvm_subscriber):
     def _predict(self, ev: MboxEvent) -> ref.Prediction:
         direction = DIRS[ev.port]
         # A pop whose B response is not yet seen can make the FIFO look one
-        # fuller than it is: see the OVERFLOW case in _on_commit.
+        # fuller than it is: see the OVERFLOW case in _on_commit. A pop whose B response came
+        # with this commit's was not taken before it (see the top of the module): its message
+        # still counts, even if its event arrived first.
+        t, n = self._pops_at.get(direction, (None, 0))
+        count = len(self.expected[direction]) + (n if t == ev.time_ns else 0)
         return ref.predict_commit(ev.slot, direction == "to_device", self.msg_size,
-                                  len(self.expected[direction]), self.depth[direction],
-                                  self.num_devs, self.num_vqs)
+                                  count, self.depth[direction], self.num_devs, self.num_vqs)
 
     def _on_commit(self, ev: MboxEvent) -> None:
         direction = DIRS[ev.port]
@@ -198,8 +209,9 @@ class MailboxScoreboard(uvm_subscriber):
         if pred.code == ref.NONE:
             self.error(f"{ev.port} commit refused at {ev.time_ns}ns but the rules accept it: {ev.slot[:16].hex()}")
         else:
-            # The framing codes are exact; OVERFLOW too, since a FIFO the scoreboard counts
-            # full can only be emptier by a pop in flight, which makes the commit pass.
+            # The framing codes are exact; OVERFLOW too: a pop the mailbox took before this
+            # commit answers before it (the commit waits a cycle after a pop), so a FIFO the
+            # scoreboard counts full was full for the commit.
             self.counts[ev.port][REJ_COUNTERS[pred.code]] += 1
         # The code is checked when the port reads TX_ERROR next.
         self.reject_pred[ev.port] = pred.code
@@ -221,6 +233,8 @@ class MailboxScoreboard(uvm_subscriber):
         self.counts[ev.port]["RX_POPPED"] += 1
         if q and self._matches(q[0], ev):
             q.popleft()
+            t, n = self._pops_at.get(direction, (None, 0))
+            self._pops_at[direction] = (ev.time_ns, n + 1 if t == ev.time_ns else 1)
             self._recount(direction, ev)
             return
         if direction == "to_driver" and self._is_event_used(ev):
@@ -392,6 +406,7 @@ class MailboxScoreboard(uvm_subscriber):
         self.seen_pending.clear()
         self.reject_pred.clear()
         self._overfull = {"to_device": [], "to_driver": []}
+        self._pops_at.clear()
         self.outstanding.clear()   # requests in flight die with the reset (documented)
         self.counts = {"drv": Counter(), "dev": Counter()}  # the counters restart from 0
         self.coalesced_maybe = 0
