@@ -26,10 +26,12 @@
 // not in series with the register block's ack and read-back logic either.
 // Acks therefore come two cycles after the request at the earliest, three for
 // window reads (the register block allows any latency). The check sees the
-// staged header of the previous cycle: a TX_CTRL request that arrives in the
-// cycle after a window write (or a commit, discard or zero fill) waits one
-// cycle for it, so no spacing of requests is assumed; an assertion checks
-// that a commit never uses a stale check.
+// staged header and the FIFO count of the previous cycle: a TX_CTRL request
+// that arrives in the cycle after a window write (or a commit, discard or
+// zero fill) or after a pop of a FIFO message by the reader waits one cycle
+// for it, so no spacing of requests on either port is assumed; an assertion
+// checks that a commit never uses a stale check. A commit processed in the
+// same cycle as a pop sees the FIFO as it was before that pop.
 
 `default_nettype none
 
@@ -294,12 +296,15 @@ module vmsg_mbox
     end
   end
 
-  // The framing check result (chk_code_q) describes the staged message of
-  // the previous cycle. A TX_CTRL request that comes in the cycle after the
-  // staged message or the FIFO changed (stg_chg_q) waits one cycle, so that a
-  // commit always sees the check of the message as it is now, however closely
-  // requests follow each other.
+  // The framing check result (chk_code_q) describes the staged message and the
+  // FIFO count of the previous cycle. A TX_CTRL request that comes in the
+  // cycle after the staged message or the count changed (stg_chg_q: a window
+  // write, discard, push, doorbell, zero fill, or a pop of a FIFO message on
+  // the reader side, which makes a full FIFO not full) waits one cycle, so
+  // that a commit always sees the check of the message and the FIFO as they
+  // are now, however closely requests on either port follow each other.
   logic stg_chg_q;
+  logic pop, pop_fifo, underflow;   // reader side (below)
   assign tx_ctrl_hold = tx_ctrl_req && stg_chg_q;
   assign tx_ctrl_go   = tx_ctrl_req && !stg_chg_q;
 
@@ -376,7 +381,7 @@ module vmsg_mbox
   // answers in the cycle of the (registered) request. Registered on the way out.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) stg_chg_q <= 1'b0;
-    else         stg_chg_q <= win_wr || discard || push || kick || fill_q;
+    else         stg_chg_q <= win_wr || discard || push || kick || fill_q || pop_fifo;
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -411,7 +416,6 @@ module vmsg_mbox
   // ---------------------------------------------------------------------------
   // Reader: head selection, pop, window reads
   // ---------------------------------------------------------------------------
-  logic pop, pop_fifo, underflow;
   assign pop       = rx_ctrl_req && rx_ctrl_pop && (head_sel_q != HEAD_NONE);
   assign underflow = rx_ctrl_req && rx_ctrl_pop && (head_sel_q == HEAD_NONE);
   assign pop_fifo  = pop && (head_sel_q == HEAD_FIFO);
@@ -661,9 +665,10 @@ module vmsg_mbox
     fill_q |-> !tx_ctrl_req && !tx_win_req)
     else $error("vmsg_mbox: writer request during the zero fill");
   // The registered framing check must describe the staged message as it is
-  // now: nothing changed the staged header or the count in the last cycle.
+  // now: nothing changed the staged header or the count (push or pop) in the
+  // last cycle.
   a_chk_fresh: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    commit |-> !$past(win_wr || discard || push || kick || fill_q))
+    commit |-> !$past(win_wr || discard || push || kick || fill_q || pop_fifo))
     else $error("vmsg_mbox: commit processed with a stale framing check");
   // A held TX_CTRL request is the only one outstanding (the register block
   // sends the next request to TX_CTRL after this one's ack).

@@ -3,7 +3,9 @@
 A kick counts as seen by the device side when a DB_PENDING read that began after the kick's
 commit began shows the bit set: such a read may complete before the commit's own B response,
 since the bit is set before the response leaves. A read that began before the commit began
-cannot vouch for it; a read that began after the commit's response and shows 0 is an error."""
+cannot vouch for it; a read that began after the commit's response and shows 0 is an error.
+A kick that coalesces into a notification the device side has seen is delivered by the clear
+of the bit that follows it (the clear consumes the notification, that kick included)."""
 from __future__ import annotations
 
 import pytest
@@ -79,6 +81,39 @@ def test_read_begun_before_the_commit_does_not_vouch(sb):
     assert unseen(sb), sb.problems()
 
 
+def test_coalesced_kick_between_read_and_clear_is_consumed(sb):
+    # RandomSystemTest-many seed 717529865: the firmware reads the bit (first kick), a second
+    # kick coalesces into it, then the firmware clears what it read and serves the queue
+    kick(sb, 10, 50)
+    db_read(sb, 185, 235, 1 << BIT)     # sees the first kick; began before the second commit
+    kick(sb, 195, 245)                  # coalesces into the pending, seen bit
+    db_clear(sb, 255, 305)              # began after the second kick's response
+    db_read(sb, 400, 450, 0)
+    assert sb.problems() == []
+
+
+def test_coalesced_kick_into_an_unseen_notification_is_reported(sb):
+    kick(sb, 10, 50)                    # never read
+    kick(sb, 100, 200)                  # coalesces
+    db_clear(sb, 210, 250)              # a blind clear delivers neither
+    assert unseen(sb), sb.problems()
+
+
+def test_coalesced_kick_with_no_clear_after_it_is_reported(sb):
+    kick(sb, 10, 50)
+    db_read(sb, 60, 90, 1 << BIT)
+    kick(sb, 100, 200)                  # coalesces; nothing reads or clears the bit afterwards
+    assert unseen(sb), sb.problems()
+
+
+def test_coalesced_kick_then_pending_reads_zero_is_an_error(sb):
+    kick(sb, 10, 50)
+    db_read(sb, 60, 90, 1 << BIT)
+    kick(sb, 100, 200)
+    db_read(sb, 250, 300, 0)            # no clear since: the bit must still read 1
+    assert any("DB_PENDING reads 0" in e for e in sb.errors)
+
+
 def test_bit_without_any_kick_is_reported(sb):
     db_read(sb, 50, 80, 1 << BIT)
     assert any("without any kick" in p for p in sb.problems())
@@ -146,6 +181,43 @@ def test_overfull_commit_not_forgiven_by_an_event_pop(sb):
     commit(sb, 100, 120)
     event_pop(sb, 110, 130)  # an event head frees no FIFO slot
     assert any("counted DEPTH" in p for p in sb.problems()), sb.problems()
+
+
+def reject(sb, start, end, dev=1):
+    slot, length = msg(dev)
+    sb.write(MboxEvent("reject", "dev", end, start, slot=slot, length=length))
+
+
+@pytest.mark.parametrize("pop_first", [True, False])
+def test_overflow_with_a_pop_answered_in_the_same_cycle(sb, pop_first):
+    # commit and pop taken in one cycle: the commit saw DEPTH messages (both B responses at
+    # 130), whichever event the scoreboard gets first
+    fill(sb, 8)
+    if pop_first:
+        pop(sb, 110, 130)
+    reject(sb, 100, 130)
+    if not pop_first:
+        pop(sb, 110, 130)
+    assert sb.errors == [] and sb.counts["dev"]["TX_REJ_OVERFLOW"] == 1
+    for i in range(7):
+        pop(sb, 200 + 20 * i, 210 + 20 * i)
+    assert sb.problems() == []
+
+
+def test_overflow_after_a_pop_answered_earlier_is_an_error(sb):
+    fill(sb, 8)
+    pop(sb, 100, 120)        # answered before the commit's response: taken before the commit
+    reject(sb, 100, 130)
+    assert any("refused" in e and "rules accept" in e for e in sb.errors), sb.errors
+
+
+def test_accepted_with_a_pop_answered_in_the_same_cycle_is_an_error(sb):
+    fill(sb, 8)
+    pop(sb, 110, 130)        # taken in the commit's cycle: the FIFO was full for the commit
+    commit(sb, 100, 130)
+    for i in range(8):
+        pop(sb, 200 + 20 * i, 210 + 20 * i)
+    assert any("DEPTH" in p for p in sb.problems()), sb.problems()
 
 
 def test_whole_slot_read_sees_zero_fill(sb):

@@ -8,6 +8,16 @@ delivered; that underflow happens only on an empty FIFO; and that doorbells
 are neither invented nor lost. EVENT_USED messages the mailbox synthesises
 for the engine are passed on to `engine_events` subscribers.
 
+Doorbells: a kick is seen by the device side when a DB_PENDING read that began after the
+kick's commit began shows its bit set. Kicks to a set bit coalesce (docs/architecture.md,
+"Doorbells"): the bit, from the kick that set it to the clear that ends it, is one
+notification. A kick that coalesces into a notification the device side has already seen
+(every earlier kick of it seen) is delivered with that notification when the device side
+clears the bit after the kick completed: the clear consumes the notification, kick included
+(a firmware that reads DB_PENDING, clears what it read and then serves the queues serves
+that kick's buffers too). A kick into a notification not seen yet, or with no read or clear
+after it, stays unseen.
+
 Responses (the bus rule of the specification draft, both header formats): per device number
 (bus messages as one more stream), every response the device side commits answers the oldest
 request the driver side committed to that device number and not yet answered: the same
@@ -32,6 +42,12 @@ from .mbox_events import MboxEvent
 
 DIRS = {"drv": "to_device", "dev": "to_driver"}  # the direction a port's commits go
 READER = {"to_device": "dev", "to_driver": "drv"}
+# A commit and a pop that the mailbox takes in the same cycle are answered in the same cycle:
+# both acks are registered one cycle after the request is taken (a refused or fully written
+# commit; the zero fill only delays an accepted commit's ack), behind identical AXI4-Lite
+# slaves (rtl/mailbox/vmsg_mbox.sv, rtl/common/vmsg_axil_regif.sv). A pop whose B response
+# comes at the same time as a commit's was therefore not taken before that commit: the commit
+# saw the popped message still in the FIFO, whichever of the two events arrives here first.
 # A commit takes effect (its message becomes visible) a few cycles before its B response: a
 # status read that ended up to this long before a commit's B may have counted that message.
 COMMIT_VISIBLE_SLACK_NS = 100
@@ -73,6 +89,9 @@ class MailboxScoreboard(uvm_subscriber):
         self.last_db_data: dict[int, int] = {}
         # doorbell -> (start, end) of the oldest kick the device side has not seen pending yet
         self.unobserved_kicks: dict[int, tuple[float, float]] = {}
+        # doorbells whose unseen kick coalesced into a notification the device side has seen:
+        # the next clear of the bit (after the kick) delivers it (see the module docstring)
+        self._joined: set[int] = set()
         # doorbell -> (start, end) of a DB_PENDING read that saw the bit with no kick known
         self.phantom_bits: dict[int, tuple[float, float]] = {}
         # doorbell -> start of the latest DB_PENDING read that saw the bit set
@@ -81,6 +100,8 @@ class MailboxScoreboard(uvm_subscriber):
         # Commits accepted while the scoreboard counted a full FIFO, per direction: legal only
         # when a pop of that FIFO was in flight; forgiven by the recount after that pop.
         self._overfull: dict[str, list[MboxEvent]] = {"to_device": [], "to_driver": []}
+        # per direction: (time of the latest FIFO pop's B response, FIFO pops with that time)
+        self._pops_at: dict[str, tuple[float, int]] = {}
         self.counts: dict[str, Counter] = {"drv": Counter(), "dev": Counter()}  # predicted counters
         self.coalesced_maybe = 0   # kicks that raced a DB_PENDING clear of their bit
         self._last_kick: dict[int, tuple[MboxEvent, bool]] = {}  # doorbell -> (kick, counted as coalesced)
@@ -118,10 +139,13 @@ class MailboxScoreboard(uvm_subscriber):
     def _predict(self, ev: MboxEvent) -> ref.Prediction:
         direction = DIRS[ev.port]
         # A pop whose B response is not yet seen can make the FIFO look one
-        # fuller than it is: see the OVERFLOW case in _on_commit.
+        # fuller than it is: see the OVERFLOW case in _on_commit. A pop whose B response came
+        # with this commit's was not taken before it (see the top of the module): its message
+        # still counts, even if its event arrived first.
+        t, n = self._pops_at.get(direction, (None, 0))
+        count = len(self.expected[direction]) + (n if t == ev.time_ns else 0)
         return ref.predict_commit(ev.slot, direction == "to_device", self.msg_size,
-                                  len(self.expected[direction]), self.depth[direction],
-                                  self.num_devs, self.num_vqs)
+                                  count, self.depth[direction], self.num_devs, self.num_vqs)
 
     def _on_commit(self, ev: MboxEvent) -> None:
         direction = DIRS[ev.port]
@@ -185,8 +209,9 @@ class MailboxScoreboard(uvm_subscriber):
         if pred.code == ref.NONE:
             self.error(f"{ev.port} commit refused at {ev.time_ns}ns but the rules accept it: {ev.slot[:16].hex()}")
         else:
-            # The framing codes are exact; OVERFLOW too, since a FIFO the scoreboard counts
-            # full can only be emptier by a pop in flight, which makes the commit pass.
+            # The framing codes are exact; OVERFLOW too: a pop the mailbox took before this
+            # commit answers before it (the commit waits a cycle after a pop), so a FIFO the
+            # scoreboard counts full was full for the commit.
             self.counts[ev.port][REJ_COUNTERS[pred.code]] += 1
         # The code is checked when the port reads TX_ERROR next.
         self.reject_pred[ev.port] = pred.code
@@ -208,6 +233,8 @@ class MailboxScoreboard(uvm_subscriber):
         self.counts[ev.port]["RX_POPPED"] += 1
         if q and self._matches(q[0], ev):
             q.popleft()
+            t, n = self._pops_at.get(direction, (None, 0))
+            self._pops_at[direction] = (ev.time_ns, n + 1 if t == ev.time_ns else 1)
             self._recount(direction, ev)
             return
         if direction == "to_driver" and self._is_event_used(ev):
@@ -312,6 +339,10 @@ class MailboxScoreboard(uvm_subscriber):
         # if it completed before the commit's response (the bit is set before the B response).
         self.phantom_bits.pop(p, None)
         if self.seen_pending.get(p, -1.0) < ev.start_ns:
+            if coalesced and p not in self.unobserved_kicks:
+                # The bit was set by kicks the device side has all seen and not cleared since
+                # (no clear overlaps this kick): this one joins that notification.
+                self._joined.add(p)
             self.unobserved_kicks.setdefault(p, (ev.start_ns, ev.time_ns))
 
     def _on_db_read(self, ev: MboxEvent) -> None:
@@ -321,6 +352,7 @@ class MailboxScoreboard(uvm_subscriber):
                 self._racing.discard(p)
                 self.pending_db[p] = bool(ev.value >> bit & 1)
                 self.unobserved_kicks.pop(p, None)
+                self._joined.discard(p)
                 self.phantom_bits.pop(p, None)
                 continue
             if ev.value >> bit & 1:
@@ -330,6 +362,7 @@ class MailboxScoreboard(uvm_subscriber):
                     self.phantom_bits.setdefault(p, (ev.start_ns, ev.time_ns))
                 elif p in self.unobserved_kicks and self.unobserved_kicks[p][0] <= ev.start_ns:
                     del self.unobserved_kicks[p]
+                    self._joined.discard(p)
             elif self.pending_db.get(p) and p in self.unobserved_kicks and self.unobserved_kicks[p][1] <= ev.start_ns:
                 self.error(f"doorbell {p} (dev {p // self.num_vqs} vq {p % self.num_vqs}) was kicked at "
                            f"{self.unobserved_kicks[p][1]}ns but DB_PENDING reads 0 at {ev.time_ns}ns")
@@ -343,6 +376,12 @@ class MailboxScoreboard(uvm_subscriber):
                 kick, coalesced = self._last_kick.get(p, (None, False))
                 if kick is not None and ev.start_ns < kick.time_ns:  # the clear may have come first
                     self._racing.add(p)
+                    self.unobserved_kicks.pop(p, None)
+                    self._joined.discard(p)
+                elif p in self._joined:
+                    # Began after the joined kick completed: it consumes the notification the
+                    # device side saw, with that kick in it.
+                    self._joined.discard(p)
                     self.unobserved_kicks.pop(p, None)
                 if coalesced and ev.start_ns < kick.time_ns:
                     self.counts["dev"]["DB_COALESCED"] -= 1
@@ -362,10 +401,12 @@ class MailboxScoreboard(uvm_subscriber):
         self.pending_db.clear()
         self.last_db_data.clear()
         self.unobserved_kicks.clear()
+        self._joined.clear()
         self.phantom_bits.clear()
         self.seen_pending.clear()
         self.reject_pred.clear()
         self._overfull = {"to_device": [], "to_driver": []}
+        self._pops_at.clear()
         self.outstanding.clear()   # requests in flight die with the reset (documented)
         self.counts = {"drv": Counter(), "dev": Counter()}  # the counters restart from 0
         self.coalesced_maybe = 0

@@ -268,3 +268,67 @@ class KickInClearCycleTest(VmsgBaseTest):
         self.logger.info("kick / clear sweep: %s", dict(outcomes))
         assert len(outcomes) == 2, f"the sweep never crossed from one order to the other: {dict(outcomes)}"
         await self.dev_ops.write(pend, bit)
+
+
+@pyuvm.test()
+class CommitInPopCycleTest(VmsgBaseTest):
+    """A commit into a full FIFO around the pop that makes room (docs/architecture.md,
+    "Mailbox"), in both directions: the writer's TX_CTRL commit of a staged message and the
+    reader's RX_CTRL pop are issued at every relative offset from -12 to +12 cycles, so one
+    offset puts both in the same cycle and the next has the commit one cycle after the pop.
+    A commit the mailbox takes after the pop is accepted; one taken in the pop's cycle or
+    before it is refused with OVERFLOW (then committed again, without writing it again, and
+    accepted). The scoreboard judges every outcome from the wires; the sweep must see both
+    outcomes in each direction, refused below one offset and accepted from it on."""
+
+    start_firmware = False
+    start_driver_bus = False
+
+    async def body(self):
+        import cocotb
+        from cocotb.triggers import ClockCycles
+
+        p = self.params
+        clk = self.dut.clk_i
+        for name, writer, reader, depth in (("drv", self.drv_ops, self.dev_ops, p["TO_DEV_DEPTH"]),
+                                            ("dev", self.dev_ops, self.drv_ops, p["TO_DRV_DEPTH"])):
+            fac = MessageFactory(name == "drv", p["MSG_SIZE"], p["NUM_DEVS"], p["NUM_VQS"])
+            commit = writer.regs.value("TX_CTRL", COMMIT=1)
+            pop = reader.regs.value("RX_CTRL", POP=1)
+            outcomes = []
+            for offset in range(-12, 13):
+                while not writer.regs.get("TX_STATUS", "FULL", await writer.read("TX_STATUS")):
+                    assert (await writer.send(fac.legal().slot)).resp == OKAY
+                slot = fac.legal().slot
+                for w in range(p["MSG_SIZE"] // 4):
+                    await writer.write(writer.regs.addr("TX_MSG") + 4 * w, int.from_bytes(slot[4 * w:4 * w + 4], "little"))
+                # the reader reads the head first (the scoreboard checks it at the pop)
+                head_len = reader.regs.get("RX_STATUS", "HEAD_LEN", await reader.read("RX_STATUS"))
+                for w in range((head_len + 3) // 4):
+                    await reader.read(reader.regs.addr("RX_MSG") + 4 * w)
+
+                async def after(cycles, action):
+                    if cycles:
+                        await ClockCycles(clk, cycles)
+                    return await action()
+
+                a = cocotb.start_soon(after(max(offset, 0), lambda: writer.write("TX_CTRL", commit, check=False)))
+                b = cocotb.start_soon(after(max(-offset, 0), lambda: reader.write("RX_CTRL", pop, check=False)))
+                resp, pop_resp = await a, await b
+                assert pop_resp == OKAY, f"{name}: pop of a full FIFO refused"
+                if resp == OKAY:
+                    outcomes.append("accepted")
+                else:
+                    assert resp == SLVERR
+                    code = writer.regs.get("TX_ERROR", "CODE", await writer.read("TX_ERROR"))
+                    assert code == ref.OVERFLOW, f"{name}: commit {offset:+d} cycles after the pop refused with {code}"
+                    await writer.write("TX_ERROR", writer.regs.value("TX_ERROR", OVERFLOW=1))
+                    outcomes.append("refused")
+                    assert await writer.write("TX_CTRL", commit, check=False) == OKAY, \
+                        f"{name}: the kept message should commit once there is room"
+            self.logger.info("%s commit / pop sweep: %s", name, " ".join(o[0] for o in outcomes))
+            first = outcomes.index("accepted") if "accepted" in outcomes else len(outcomes)
+            assert 0 < first < len(outcomes) and outcomes == ["refused"] * first + ["accepted"] * (len(outcomes) - first), \
+                f"{name}: commits -12..+12 cycles after the pop: {outcomes} (refused, then accepted, both seen)"
+            while not (await reader.recv()).empty:
+                pass

@@ -116,6 +116,32 @@ class Mbox:
                 return wr_err, ctrl_err, code
         raise AssertionError(f"no ack: write {wr_err}, commit {ctrl_err}")
 
+    async def pop_and_commit(self, offset: int) -> tuple[int, int, int]:
+        """A POP request on the reader side and a TX_CTRL commit on the writer side, the
+        commit `offset` cycles after the pop (negative: before it), neither waiting for the
+        other's ack: returns (pop error, commit error, TX_ERROR code after the commit)."""
+        d = self.dut
+        await RisingEdge(self.clk)
+        d.rx_ctrl_pop_i.value = 1
+        d.tx_ctrl_commit_i.value, d.tx_ctrl_discard_i.value = 1, 0
+        pop_at, commit_at = max(0, -offset), max(0, offset)
+        pop_err = ctrl_err = None
+        for cyc in range(200):
+            d.rx_ctrl_req_i.value = int(cyc == pop_at)
+            d.tx_ctrl_req_i.value = int(cyc == commit_at)
+            await ReadOnly()
+            if pop_err is None and int(d.rx_ctrl_ack_o.value):
+                pop_err = int(d.rx_ctrl_err_o.value)
+            if ctrl_err is None and int(d.tx_ctrl_ack_o.value):
+                ctrl_err = int(d.tx_ctrl_err_o.value)
+            done = pop_err is not None and ctrl_err is not None
+            code = int(d.tx_err_code_o.value)
+            await RisingEdge(self.clk)
+            if done:
+                d.rx_ctrl_req_i.value = d.tx_ctrl_req_i.value = 0
+                return pop_err, ctrl_err, code
+        raise AssertionError(f"no ack: pop {pop_err}, commit {ctrl_err}")
+
     async def send(self, msg: bytes) -> None:
         for w in range(0, len(msg), 4):
             assert await self.win_write(w // 4, int.from_bytes(msg[w:w + 4].ljust(4, b"\0"), "little")) == 0
@@ -250,3 +276,48 @@ async def test_commit_right_after_write(dut):
     st = await mb.status()
     assert st["TX_COUNT"] == 1 and st["HEAD_LEN"] == mb.ms, st
     assert await mb.read_head() == msg
+
+
+@cocotb.test(timeout_time=500, timeout_unit="us")
+async def test_commit_right_after_pop(dut):
+    """A commit into a full FIFO close to a pop on the reader side, neither waiting for the
+    other's ack (docs/architecture.md, "Mailbox"): a commit the mailbox takes after the pop
+    (its request one or more cycles after the pop's) finds room and is accepted; one taken
+    in the same cycle as the pop or before it sees DEPTH messages and is refused with
+    OVERFLOW, keeping the staged message. Every accepted message is read back in order."""
+    mb = Mbox(dut)
+    await mb.start()
+    depth = int(json.loads(os.environ.get("VMSG_HDL_PARAMS", "{}")).get("DEPTH", 4))
+    queued = []
+    n = 0
+    for offset, accepted in [(1, True), (2, True), (3, True), (0, False), (-1, False), (-2, False), (1, True)]:
+        while len(queued) < depth:
+            queued.append(response(n, mb.ms))
+            n += 1
+            await mb.send(queued[-1])
+        st = await mb.status()
+        assert st["TX_COUNT"] == depth, st
+        head = await mb.read_head()
+        assert head == queued[0], f"head {head.hex()} want {queued[0].hex()}"
+        msg = response(n, mb.ms)
+        n += 1
+        for w in range(0, mb.ms, 4):
+            assert await mb.win_write(w // 4, int.from_bytes(msg[w:w + 4], "little")) == 0
+        pop_err, ctrl_err, code = await mb.pop_and_commit(offset)
+        assert pop_err == 0
+        queued.pop(0)
+        if accepted:
+            assert ctrl_err == 0, f"commit {offset} cycle(s) after a pop of a full FIFO refused (code {code})"
+            queued.append(msg)
+        else:
+            assert (ctrl_err, code) == (1, 5), f"commit {offset} cycle(s) after the pop: {(ctrl_err, code)}"
+            assert await mb.commit() == 0, "the staged message, committed again with room"
+            queued.append(msg)
+        await ClockCycles(mb.clk, 2)
+        assert (await mb.status())["TX_COUNT"] == depth
+    while queued:
+        got = await mb.read_head()
+        assert got == queued[0], f"{got.hex()} want {queued[0].hex()}"
+        queued.pop(0)
+        assert await mb.pop() == 0
+    assert (await mb.status())["EMPTY"] == 1
