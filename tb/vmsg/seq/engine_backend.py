@@ -8,12 +8,16 @@ comes at once; RESETTING stays 1 until no transaction of the queue is in flight)
 device's answer to the reset is committed only after every EVENT_USED of the old queue was
 handed to the mailbox (docs/engine.md, queue reset). Completions go to the engine through the completion stream (hardware
 back ends, `path="stream"`) or the firmware register path (`path="regs"`: CPL_ID, CPL_LEN,
-CPL_PUSH, retried while the firmware FIFO is full).
+CPL_PUSH, retried while the firmware FIFO is full). A completion of a queue the firmware has
+reset meanwhile (a RESET_VQUEUE, a device reset or the device's removal racing with the device
+still completing buffers of it) is discarded, as the reset discards pending queue work: it is
+never pushed to the engine queue, which may already serve another ring.
 """
 
 from __future__ import annotations
 
 import errno
+from collections import Counter
 
 from cocotb.triggers import Lock, Timer
 
@@ -35,6 +39,8 @@ class EngineBackend:
         self.reset_wait_ns = reset_wait_ns  # longer than the engine's MEM_TIMEOUT (65536 cycles)
         self.calls: list[tuple] = []
         self.refused = 0  # CPL_PUSH answered SLVERR (FIFO full) and was retried
+        self.dropped = 0  # completions of a queue the firmware reset meanwhile (discarded)
+        self.resets: Counter = Counter()  # (dev, vq) -> resets of its engine queue so far
         self._cpl_regs = Lock()  # CPL_ID / CPL_LEN / CPL_PUSH belong together
         self.reported: set[int] = set()   # engine queues whose error state was reported
         self.error_log: list[dict] = []
@@ -70,6 +76,7 @@ class EngineBackend:
         q = self.queues.pop((dev, vq), None)
         if q is None:
             return
+        self.resets[(dev, vq)] += 1
         ctrl = self._reg(q, "CTRL")
         await self.ops.write(ctrl, self.ops.regs.value(ctrl, RESET=1))
         await self._reset_done(q)
@@ -111,19 +118,39 @@ class EngineBackend:
             found.append(err)
         return found
 
+    def _serves(self, dev: int, vq: int, q: int, resets: int) -> bool:
+        """Engine queue q still serves the (dev, vq) it served when the completion was made:
+        the firmware has not reset that queue meanwhile (not even to set it up again)."""
+        return self.queues.get((dev, vq)) == q and self.resets[(dev, vq)] == resets
+
     async def complete(self, dev: int, vq: int, head: int, length: int, path: str = "stream") -> None:
-        q = self._q(dev, vq)
+        resets = self.resets[(dev, vq)]
+        if (dev, vq) not in self.queues and resets:
+            # The firmware reset the queue (RESET_VQUEUE, device reset or the device's removal)
+            # while the device was still completing its buffers: the reset discards them.
+            self.dropped += 1
+            return
+        q = self._q(dev, vq)  # (a queue never set up is the device model's bug: KeyError)
         if path == "stream":
             self.cpl.send(Completion(q, head, length))
             return
         async with self._cpl_regs:
-            await self._push(dev, vq, q, head, length)
+            await self._push(dev, vq, q, head, length, resets)
 
-    async def _push(self, dev: int, vq: int, q: int, head: int, length: int) -> None:
+    async def _push(self, dev: int, vq: int, q: int, head: int, length: int, resets: int) -> None:
         await self.ops.write("ENG.CPL_ID", head)
         await self.ops.write("ENG.CPL_LEN", length)
         waited = 0.0
-        while await self.ops.write("ENG.CPL_PUSH", q, check=False) != OKAY:
+        while True:
+            if not self._serves(dev, vq, q, resets):
+                # Reset by the firmware meanwhile (the queue may even serve another device once
+                # its reset finished): the completion is discarded, never pushed to it. Without
+                # this the refused pushes of a queue under reset were retried as if the FIFO were
+                # full, for timeout_ns, holding up the whole firmware (every device's answers).
+                self.dropped += 1
+                return
+            if await self.ops.write("ENG.CPL_PUSH", q, check=False) == OKAY:
+                return
             # Refused: FIFO full (wait and retry), or the queue is not enabled / in error.
             status = await self.ops.read(self._reg(q, "STATUS"))
             if self.ops.regs.get(self._reg(q, "STATUS"), "ERROR", status):

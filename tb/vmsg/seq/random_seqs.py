@@ -339,14 +339,27 @@ class DeviceOpsSeq(uvm_sequence):
         def reap() -> None:  # virtqueue_get_buf until empty, callbacks left off
             drv.reap(vq)
 
+        async def submit():
+            # The submission's failure is returned, and raised below by this sequence, which
+            # polls the task instead of awaiting it: a task that raises while nothing awaits it
+            # fails the whole test at once (cocotb), before the caller can judge the failure
+            # (a request aborted because the device was unplugged under it is expected).
+            try:
+                await drv.submit(reqs)
+            except (VirtioError, AssertionError) as exc:
+                return exc
+            return None
+
         vq.disable_cb()
-        sub = cocotb.start_soon(drv.submit(reqs))
+        sub = cocotb.start_soon(submit())
         self.t.tasks.append(sub)  # a peripheral reset stops it with the rest of the traffic
         while not sub.done():
             await Timer(random.randint(100, 1500), unit="ns")
             if not (vq.deleted or vq.broken):
                 reap()
-        await sub
+        failure = await sub
+        if failure is not None:
+            raise failure
         if not vq.enable_cb():
             reap()
         if rec.kind == "blk":
@@ -483,10 +496,12 @@ class DeviceOpsSeq(uvm_sequence):
         if n < 1:
             return
         reqs = [RngRequest(in_len=random.randint(1, 128)) for _ in range(n)]
+        rec.rng_in_flight = sum(r.in_len for r in reqs)
         try:
             await drv.submit(reqs, check=False)
         except VirtioError:
             pass
+        rec.rng_in_flight = 0
         got = b"".join(r.result for r in reqs if r.done and not r.aborted)
         lost = sum(r.in_len for r in reqs if not r.done or r.aborted)
         positions = rec.rng_positions or {rec.rng_read}
@@ -638,7 +653,14 @@ class DeviceSideSeq(uvm_sequence):
                                    f"requests to unplugged dev {dev} time out", min_count=0)
                     t.stats["unplug_under_io" if under_io else "unplug_idle"] += 1
                     await UnplugSeq(t.firmware, t.device_bus, rec.dev_num).start()
-                    ok = await t.wait_until_true(lambda: rec.dev_num not in t.bus_driver.devices)
+                    # The lock is held until the removal is over, not only begun: the bus driver
+                    # drops the device from `devices` when its remove path starts, and that path
+                    # still has requests to the device in flight (each until it times out). The
+                    # device's next operation (a re-probe: DEVICE_INFO of a new transport) must
+                    # not meet them: the kernel's bus driver registers a device number only
+                    # after virtio_msg_unregister of its previous device has returned.
+                    ok = await t.wait_until_true(lambda: rec.dev_num not in t.bus_driver.devices
+                                                 and rec.dev_num not in t.bus_driver.removing)
                     assert ok, f"removed dev {rec.dev_num} still registered"
                     sample_op("removal", rec.kind)
                 finally:

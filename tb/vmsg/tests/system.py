@@ -121,7 +121,8 @@ class SystemVseq:
             elif r.kind == "rng":
                 # Bytes the device put in buffers whose completion the reset swallowed are lost:
                 # the stream goes on at most the size of the reads in flight further on.
-                r.rng_positions = set(range(r.rng_read, r.rng_read + r.rng_in_flight + 1))
+                r.rng_positions = {pos + k for pos in (r.rng_positions or {r.rng_read})
+                                   for k in range(r.rng_in_flight + 1)}
                 r.rng_in_flight = 0
             r.present = r.dev_num in self.t.device_bus.devices
 
