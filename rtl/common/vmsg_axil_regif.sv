@@ -8,8 +8,10 @@
 // address decode and read mux follow it in the same cycle.
 //
 // ext_err_i is the error bit of the hand-written external blocks, valid in the
-// cycle of their ack; ORed with the register block's own rd_err / wr_err it
-// makes the response SLVERR.
+// cycle of their ack, which may come before the register block's own ack (the
+// register block retimes its read path): it is kept from the issue of a request
+// to its ack, and ORed with the register block's rd_err / wr_err it makes the
+// response SLVERR.
 
 `default_nettype none
 
@@ -81,6 +83,7 @@ module vmsg_axil_regif
   logic        bvalid_q, rvalid_q;
   logic [1:0]  bresp_q, rresp_q;
   logic [31:0] rdata_q;
+  logic        ext_err_q;    // an external block answered the request in flight with an error
 
   // AXI channel handshakes.
   logic aw_hs, w_hs, ar_hs, b_hs, r_hs;
@@ -113,7 +116,7 @@ module vmsg_axil_regif
   logic in_flight, ack, ack_err;
   assign in_flight = (state_q == ST_ISSUE) || (state_q == ST_WAIT);
   assign ack       = in_flight && (is_wr_q ? m_cpuif_wr_ack : m_cpuif_rd_ack);
-  assign ack_err   = (is_wr_q ? m_cpuif_wr_err : m_cpuif_rd_err) || ext_err_i;
+  assign ack_err   = (is_wr_q ? m_cpuif_wr_err : m_cpuif_rd_err) || ext_err_i || ext_err_q;
 
   always_comb begin
     state_d = state_q;
@@ -152,8 +155,12 @@ module vmsg_axil_regif
       rvalid_q  <= 1'b0;
       rresp_q   <= AXI_RESP_OKAY;
       rdata_q   <= '0;
+      ext_err_q <= 1'b0;
     end else begin
       state_q <= state_d;
+
+      if (state_q == ST_IDLE)  ext_err_q <= 1'b0;
+      else if (in_flight)      ext_err_q <= ext_err_q || ext_err_i;
 
       if (aw_hs) begin
         aw_have_q <= 1'b1;

@@ -2,12 +2,18 @@
 // a synchronous (registered) read. Written in the form Yosys and FPGA tools
 // infer as block RAM; no reset on the storage or on the read register.
 // Read-during-write of the same word returns the old contents.
+//
+// Timing: with OUT_REG the read word passes a second register (the block
+// RAM's own output register where the tool maps it), so that nothing but a
+// route follows the RAM's slow clock-to-out; the word then comes two cycles
+// after re_i.
 
 `default_nettype none
 
 module vmsg_sdp_ram #(
   parameter int unsigned WORDS  = 64,               // number of words (>= 2)
   parameter int unsigned DATA_W = 32,               // word width, a multiple of 8
+  parameter bit          OUT_REG = 1'b0,            // 1: read data two cycles after re_i
   parameter int unsigned ADDR_W = $clog2(WORDS)     // address width (derived)
 ) (
   input  wire logic                clk_i,
@@ -16,7 +22,7 @@ module vmsg_sdp_ram #(
   input  wire logic [ADDR_W-1:0]   waddr_i,
   input  wire logic [DATA_W-1:0]   wdata_i,
   input  wire logic [DATA_W/8-1:0] wbe_i,
-  // read port: rdata_o holds the word at raddr_i one cycle after re_i
+  // read port: rdata_o holds the word at raddr_i one cycle after re_i (two with OUT_REG)
   input  wire logic                re_i,
   input  wire logic [ADDR_W-1:0]   raddr_i,
   output      logic [DATA_W-1:0]   rdata_o
@@ -44,7 +50,13 @@ module vmsg_sdp_ram #(
     if (re_i) rdata_q <= mem_q[raddr_i];
   end
 
-  assign rdata_o = rdata_q;
+  if (OUT_REG) begin : g_out_reg
+    logic [DATA_W-1:0] rdata_out_q;
+    always_ff @(posedge clk_i) rdata_out_q <= rdata_q;
+    assign rdata_o = rdata_out_q;
+  end else begin : g_no_out_reg
+    assign rdata_o = rdata_q;
+  end
 
 `ifndef SYNTHESIS
   // Addresses of enabled ports stay inside the array.

@@ -24,7 +24,7 @@
 // decode nor the check is in series with the mailbox logic; the acks, errors
 // and read data are registered on the way out, so that the mailbox logic is
 // not in series with the register block's ack and read-back logic either.
-// Acks therefore come two cycles after the request at the earliest, three for
+// Acks therefore come two cycles after the request at the earliest, four for
 // window reads (the register block allows any latency). The check sees the
 // staged header and the FIFO count of the previous cycle: a TX_CTRL request
 // that arrives in the cycle after a window write (or a commit, discard or
@@ -161,6 +161,9 @@ module vmsg_mbox
   logic                      evt_wait_q, evt_wait_d;     // an event waits at the input (not head yet)
   logic [CNT_W-1:0]          evt_older_q, evt_older_d;   // FIFO messages older than it, not head yet
   logic [15:0]               evt_dev_q, evt_vq_q;        // latched event head
+  logic                      rd_ram_q;                   // window read, RAM read issued
+  logic                      rd_ram_evt_q;               // ... of the event head
+  logic [1:0]                rd_ram_word_q;              // ... at this word (event words 0..2)
   logic                      rd_pend_q;                  // window read, data next cycle
   logic                      rd_evt_q;                   // ... of the event head
   logic [1:0]                rd_word_q;                  // ... at this word (event words 0..2)
@@ -470,7 +473,8 @@ module vmsg_mbox
   end
 
   // Window reads: SLVERR and 0 beyond MSG_SIZE or while empty, else the head
-  // word one cycle later (RAM read, or the synthesized EVENT_USED message).
+  // word two cycles later (RAM read and its output register, or the synthesized
+  // EVENT_USED message).
   logic [5:0]        rx_word;
   logic              rx_rd, rx_rd_ok;
   assign rx_word  = rx_win_word;
@@ -479,8 +483,9 @@ module vmsg_mbox
 
   logic [31:0] ram_rdata;
   vmsg_sdp_ram #(
-    .WORDS  (RAM_WORDS),
-    .DATA_W (32)
+    .WORDS   (RAM_WORDS),
+    .DATA_W  (32),
+    .OUT_REG (1'b1)
   ) u_ram (
     .clk_i   (clk_i),
     .we_i    (ram_we),
@@ -575,9 +580,12 @@ module vmsg_mbox
       evt_older_q  <= '0;
       evt_dev_q    <= '0;
       evt_vq_q     <= '0;
-      rd_pend_q    <= 1'b0;
-      rd_evt_q     <= 1'b0;
-      rd_word_q    <= '0;
+      rd_ram_q      <= 1'b0;
+      rd_ram_evt_q  <= 1'b0;
+      rd_ram_word_q <= '0;
+      rd_pend_q     <= 1'b0;
+      rd_evt_q      <= 1'b0;
+      rd_word_q     <= '0;
     end else begin
       mask_q       <= mask_d;
       shadow_q     <= shadow_d;
@@ -603,10 +611,15 @@ module vmsg_mbox
         evt_vq_q  <= evt_vq_i;
       end
 
-      rd_pend_q <= rx_rd_ok;
+      rd_ram_q <= rx_rd_ok;
       if (rx_rd_ok) begin
-        rd_evt_q  <= (head_sel_q == HEAD_EVT);
-        rd_word_q <= (rx_word > 6'd2) ? 2'd3 : rx_word[1:0];
+        rd_ram_evt_q  <= (head_sel_q == HEAD_EVT);
+        rd_ram_word_q <= (rx_word > 6'd2) ? 2'd3 : rx_word[1:0];
+      end
+      rd_pend_q <= rd_ram_q;
+      if (rd_ram_q) begin
+        rd_evt_q  <= rd_ram_evt_q;
+        rd_word_q <= rd_ram_word_q;
       end
     end
   end
@@ -682,7 +695,7 @@ module vmsg_mbox
     fill_q && !(&mask_q) |-> ram_we)
     else $error("vmsg_mbox: zero fill stalled");
   a_rx_ack_pending: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    rd_pend_q |-> !rx_win_req && !rx_ctrl_req)
+    (rd_ram_q || rd_pend_q) |-> !rx_win_req && !rx_ctrl_req)
     else $error("vmsg_mbox: reader request while a window read is pending");
   a_fifo_avail: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     fifo_avail == (count_d != '0))

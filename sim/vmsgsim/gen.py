@@ -59,6 +59,10 @@ def generate(name: str) -> None:
         default_reset_async=True,
         err_if_bad_addr=True,
         err_if_bad_rw=True,
+        # Register the read path between the read-back mux and the CPU interface
+        # (reads take one cycle more; vmsg_axil_regif waits for the ack, whatever
+        # its latency).
+        retime_read_response=True,
     )
     GEN_INCLUDE.mkdir(parents=True, exist_ok=True)
     # Hierarchical type names (VMSG_DRV_REGS__INTR_STATE__RX_MSG_bm) rather than names
