@@ -162,9 +162,9 @@ module vmsg_mbox
   logic [CNT_W-1:0]          evt_older_q, evt_older_d;   // FIFO messages older than it, not head yet
   logic [15:0]               evt_dev_q, evt_vq_q;        // latched event head
   logic                      rd_ram_q;                   // window read, RAM read issued
-  logic                      rd_ram_evt_q;               // ... of the event head
-  logic [1:0]                rd_ram_word_q;              // ... at this word (event words 0..2)
   logic                      rd_pend_q;                  // window read, data next cycle
+  // Kind and word of the window read in flight, kept until its ack (no reader request comes
+  // before it: a_rx_ack_pending).
   logic                      rd_evt_q;                   // ... of the event head
   logic [1:0]                rd_word_q;                  // ... at this word (event words 0..2)
   // HEAD_LEN of each slot, written at push
@@ -580,12 +580,10 @@ module vmsg_mbox
       evt_older_q  <= '0;
       evt_dev_q    <= '0;
       evt_vq_q     <= '0;
-      rd_ram_q      <= 1'b0;
-      rd_ram_evt_q  <= 1'b0;
-      rd_ram_word_q <= '0;
-      rd_pend_q     <= 1'b0;
-      rd_evt_q      <= 1'b0;
-      rd_word_q     <= '0;
+      rd_ram_q     <= 1'b0;
+      rd_pend_q    <= 1'b0;
+      rd_evt_q     <= 1'b0;
+      rd_word_q    <= '0;
     end else begin
       mask_q       <= mask_d;
       shadow_q     <= shadow_d;
@@ -611,15 +609,11 @@ module vmsg_mbox
         evt_vq_q  <= evt_vq_i;
       end
 
-      rd_ram_q <= rx_rd_ok;
-      if (rx_rd_ok) begin
-        rd_ram_evt_q  <= (head_sel_q == HEAD_EVT);
-        rd_ram_word_q <= (rx_word > 6'd2) ? 2'd3 : rx_word[1:0];
-      end
+      rd_ram_q  <= rx_rd_ok;
       rd_pend_q <= rd_ram_q;
-      if (rd_ram_q) begin
-        rd_evt_q  <= rd_ram_evt_q;
-        rd_word_q <= rd_ram_word_q;
+      if (rx_rd_ok) begin
+        rd_evt_q  <= (head_sel_q == HEAD_EVT);
+        rd_word_q <= (rx_word > 6'd2) ? 2'd3 : rx_word[1:0];
       end
     end
   end
