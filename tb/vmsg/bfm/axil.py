@@ -3,6 +3,15 @@
 The master is cocotbext-axi's AxiLiteMaster. The monitor samples the bus only
 while a transaction is open and sleeps on valid edges otherwise, so that an
 idle port costs no Python work per clock.
+
+The monitor is also the port's liveness watchdog: a slave that makes no progress
+for STALL_LIMIT clock cycles while a master waits on it (a valid AW, W or AR
+beat not accepted, or an accepted request with no B or R beat) fails the test at
+once (AxilStall), instead of leaving a simulation that waits forever. Every
+request of the peripheral completes within a few dozen cycles (the longest is a
+commit's zero fill: one cycle per word of the slot), so the limit has a wide
+margin; a master that holds BREADY or RREADY low is not the slave's fault and
+does not count.
 """
 
 from __future__ import annotations
@@ -38,11 +47,34 @@ class AxilTxn:
         return f"{kind} {self.addr:#06x} {self.data:#010x} strb={self.strb:x} resp={self.resp} @{self.end_ns:.0f}ns"
 
 
+class AxilStall(AssertionError):
+    """The slave of an AXI4-Lite port stopped answering (see the module docstring)."""
+
+
+STALL_LIMIT = 2000  # clock cycles without progress while a master waits on the slave
+
+
+def stall_step(stalled: int, awv: int, awr: int, wv: int, wr: int, bv: int, br: int, arv: int, arr: int,
+               rv: int, rr: int, writes_open: int, reads_open: int) -> int:
+    """One clock edge of the liveness watchdog: the count of cycles in a row in which a master
+    waited on the slave (a valid AW, W or AR beat not accepted; a write accepted with no B beat;
+    a read accepted with no R beat) and no handshake happened; 0 after any handshake or when
+    nobody waits on the slave (a master that holds BREADY / RREADY low waits on itself)."""
+    if (awv and awr) or (wv and wr) or (bv and br) or (arv and arr) or (rv and rr):
+        return 0
+    if (awv and not awr) or (wv and not wr) or (arv and not arr) or (writes_open and not bv) \
+            or (reads_open and not rv):
+        return stalled + 1
+    return 0
+
+
 class AxilMonitor:
     """Passive AXI4-Lite monitor; calls every subscriber with each AxilTxn."""
 
-    def __init__(self, dut, prefix: str, clk):
+    def __init__(self, dut, prefix: str, clk, stall_limit: int = STALL_LIMIT):
         self.clk = clk
+        self.prefix = prefix
+        self.stall_limit = stall_limit
         self._s = {n: getattr(dut, f"{prefix}_{n}") for n in (
             "awaddr", "awvalid", "awready", "wdata", "wstrb", "wvalid", "wready",
             "bresp", "bvalid", "bready", "araddr", "arvalid", "arready",
@@ -68,9 +100,11 @@ class AxilMonitor:
         ar: deque[tuple[int, float]] = deque()
         wait_b: deque[tuple[int, int, int, float]] = deque()
         s = self._s
+        stalled = 0  # cycles in a row in which a master waited on the slave and nothing moved
         while True:
             if self._reset_pending:
                 self._reset_pending = False
+                stalled = 0
                 for q in (aw, w, ar, wait_b):
                     q.clear()
             valids = self._v("awvalid") | self._v("wvalid") | self._v("arvalid")
@@ -82,21 +116,30 @@ class AxilMonitor:
                 # handshake on the edge of the reset belongs to no transaction either.
                 continue
             now = get_sim_time(unit="ns")
-            if self._v("awvalid") and self._v("awready"):
-                aw.append((self._v("awaddr"), now))
-            if self._v("wvalid") and self._v("wready"):
-                w.append((self._v("wdata"), self._v("wstrb")))
+            v = self._v
+            awv, awr, wv, wr, bv, br = v("awvalid"), v("awready"), v("wvalid"), v("wready"), v("bvalid"), v("bready")
+            arv, arr, rv, rr = v("arvalid"), v("arready"), v("rvalid"), v("rready")
+            stalled = stall_step(stalled, awv, awr, wv, wr, bv, br, arv, arr, rv, rr, len(wait_b), len(ar))
+            if stalled > self.stall_limit:
+                raise AxilStall(
+                    f"{self.prefix}: the AXI4-Lite slave made no progress for {self.stall_limit} clock cycles "
+                    f"(at {now:.0f}ns: awvalid={awv} awready={awr} wvalid={wv} wready={wr} arvalid={arv} "
+                    f"arready={arr}; {len(wait_b)} write(s) without B, {len(ar)} read(s) without R)")
+            if awv and awr:
+                aw.append((v("awaddr"), now))
+            if wv and wr:
+                w.append((v("wdata"), v("wstrb")))
             while aw and w:
                 (addr, t0), (data, strb) = aw.popleft(), w.popleft()
                 wait_b.append((addr, data, strb, t0))
-            if self._v("bvalid") and self._v("bready") and wait_b:
+            if bv and br and wait_b:
                 addr, data, strb, t0 = wait_b.popleft()
-                self._emit(AxilTxn(True, addr, data, strb, self._v("bresp"), t0, now))
-            if self._v("arvalid") and self._v("arready"):
-                ar.append((self._v("araddr"), now))
-            if self._v("rvalid") and self._v("rready") and ar:
+                self._emit(AxilTxn(True, addr, data, strb, v("bresp"), t0, now))
+            if arv and arr:
+                ar.append((v("araddr"), now))
+            if rv and rr and ar:
                 addr, t0 = ar.popleft()
-                self._emit(AxilTxn(False, addr, self._v("rdata"), 0, self._v("rresp"), t0, now))
+                self._emit(AxilTxn(False, addr, v("rdata"), 0, v("rresp"), t0, now))
 
     def _emit(self, txn: AxilTxn) -> None:
         for fn in self._subscribers:
