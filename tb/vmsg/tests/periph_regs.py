@@ -572,16 +572,17 @@ async def test_window_errors(dut):
     ms = env.ms
     for to_device in (True, False):
         wr, rd = env.sides(to_device)
-        # TX_MSG is write-only; beyond MSG_SIZE writes are refused and ignored
-        val, resp = await wr.read(TX_MSG)
-        assert resp == SLVERR
+        # TX_MSG is write-only; beyond MSG_SIZE writes are refused and ignored. Every read
+        # answered SLVERR reads as 0 (docs/architecture.md).
+        for off in (0, 4, ms - 4, 0xFC):
+            assert await wr.read(TX_MSG + off) == (0, SLVERR), f"TX_MSG + {off:#x} read"
         if ms < 256:
             assert await wr.write(TX_MSG + ms, 0x12345678) == SLVERR
             assert await wr.write(TX_MSG + 0xFC, 0x12345678) == SLVERR
             assert tx_status(await wr.rd(TX_STATUS))["STAGED_LEN"] == 0
         # TX_CTRL / RX_CTRL are write-only
-        assert (await wr.read(TX_CTRL))[1] == SLVERR
-        assert (await rd.read(RX_CTRL))[1] == SLVERR
+        assert await wr.read(TX_CTRL) == (0, SLVERR)
+        assert await rd.read(RX_CTRL) == (0, SLVERR)
         # RX_MSG is read-only; while empty every read is SLVERR and 0
         assert await rd.write(RX_MSG, 1) == SLVERR
         for off in (0, 4, ms - 4, 0xFC):
