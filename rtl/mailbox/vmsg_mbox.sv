@@ -17,7 +17,10 @@
 // waiting event arrived never becomes head before it (so an event is read
 // before any message the device side commits after it was presented, e.g.
 // the answer to a reset of its queue). The RX window reads the head; POP
-// releases it.
+// releases it. An event chosen as head is taken from the event input in the
+// next cycle (evt_ready_o comes from a flop, the claim): the head is HEAD_EVT
+// from the cycle it is chosen, its dev_id and vq are latched at the take, and
+// the event input counts as empty for the head choice in between.
 //
 // Timing: every request from the register blocks is registered on entry and
 // the framing check result is registered too, so that neither the register
@@ -160,6 +163,7 @@ module vmsg_mbox
   logic                      rr_evt_q, rr_evt_d;         // prefer the event input next time
   logic                      evt_wait_q, evt_wait_d;     // an event waits at the input (not head yet)
   logic [CNT_W-1:0]          evt_older_q, evt_older_d;   // FIFO messages older than it, not head yet
+  logic                      evt_claim_q, evt_claim_d;   // the event input is head, take it now
   logic [15:0]               evt_dev_q, evt_vq_q;        // latched event head
   logic                      rd_ram_q;                   // window read, RAM read issued
   logic                      rd_pend_q;                  // window read, data next cycle
@@ -431,7 +435,8 @@ module vmsg_mbox
   assign head_free  = (head_sel_q == HEAD_NONE) || pop;
   // count_d != 0, without the adder in front of the event handshake
   assign fifo_avail = push || (count_q > CNT_W'(1)) || (count_q == CNT_W'(1) && !pop_fifo);
-  assign evt_avail  = !TO_DEVICE && evt_valid_i;
+  // an event at the input that is not already the head (claimed, taken this cycle)
+  assign evt_avail  = !TO_DEVICE && evt_valid_i && !evt_claim_q;
 
   // A waiting event with no older FIFO message left goes first (all registered state).
   logic evt_first;
@@ -457,8 +462,12 @@ module vmsg_mbox
     end
   end
 
+  // evt_take: the waiting event becomes head (its claim); it is taken from the input, with
+  // evt_ready_o from the claim's flop, in the next cycle. No handshake or request of this
+  // cycle reaches evt_ready_o.
   assign evt_take    = head_free && (head_sel_d == HEAD_EVT);
-  assign evt_ready_o = evt_take;
+  assign evt_claim_d = evt_take;
+  assign evt_ready_o = evt_claim_q;
 
   // FIFO messages older than the waiting event: those not yet head when it arrived (a
   // message pushed in its arrival cycle counts as older); each that becomes head while the
@@ -554,7 +563,9 @@ module vmsg_mbox
   always_comb begin
     unique case (head_sel_q)
       HEAD_FIFO: head_hdr = hdr_q[rd_slot_q];
-      HEAD_EVT:  head_hdr = {evt_msg_word(2'd1, evt_dev_q, evt_vq_q), evt_msg_word(2'd0, evt_dev_q, evt_vq_q)};
+      HEAD_EVT:  head_hdr = evt_claim_q
+                   ? {evt_msg_word(2'd1, evt_dev_id_i, evt_vq_i), evt_msg_word(2'd0, evt_dev_id_i, evt_vq_i)}
+                   : {evt_msg_word(2'd1, evt_dev_q, evt_vq_q), evt_msg_word(2'd0, evt_dev_q, evt_vq_q)};
       default:   head_hdr = '0;
     endcase
   end
@@ -578,6 +589,7 @@ module vmsg_mbox
       rr_evt_q     <= 1'b0;
       evt_wait_q   <= 1'b0;
       evt_older_q  <= '0;
+      evt_claim_q  <= 1'b0;
       evt_dev_q    <= '0;
       evt_vq_q     <= '0;
       rd_ram_q     <= 1'b0;
@@ -595,6 +607,7 @@ module vmsg_mbox
       rr_evt_q     <= rr_evt_d;
       evt_wait_q   <= evt_wait_d;
       evt_older_q  <= evt_older_d;
+      evt_claim_q  <= evt_claim_d;
 
       if (push) begin
         wr_slot_q <= (wr_slot_q == LAST_SLOT) ? '0 : wr_slot_q + 1'b1;
@@ -604,7 +617,7 @@ module vmsg_mbox
         rd_slot_q <= (rd_slot_q == LAST_SLOT) ? '0 : rd_slot_q + 1'b1;
         rd_base_q <= (rd_slot_q == LAST_SLOT) ? '0 : rd_base_q + SLOT_STRIDE;
       end
-      if (evt_take) begin
+      if (evt_claim_q) begin
         evt_dev_q <= evt_dev_id_i;
         evt_vq_q  <= evt_vq_i;
       end
@@ -663,6 +676,9 @@ module vmsg_mbox
   a_evt_ready_valid: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     evt_ready_o |-> evt_valid_i)
     else $error("vmsg_mbox: evt_ready without evt_valid");
+  a_evt_claim_head: assert property (@(posedge clk_i) disable iff (!sva_en_q)
+    evt_claim_q |-> head_sel_q == HEAD_EVT)
+    else $error("vmsg_mbox: event taken that is not the head");
   // The event producer holds a waiting event stable.
   a_evt_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
     !TO_DEVICE && evt_valid_i && !evt_ready_o |=> evt_valid_i && $stable(evt_dev_id_i) && $stable(evt_vq_i))

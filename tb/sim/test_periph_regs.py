@@ -59,7 +59,7 @@ def test_periph_regs(testcase, label, simrun):
 
 # Block level: the to-driver mailbox's event input, not reachable from the
 # ports until the used-index engine is plugged in (tb/vmsg/tests/mbox_events.py).
-MBOX_EVENT_TESTS = ["test_event_head", "test_event_round_robin", "test_commit_right_after_write",
+MBOX_EVENT_TESTS = ["test_event_head", "test_event_round_robin", "test_claim_cycle", "test_commit_right_after_write",
                     "test_commit_right_after_pop"]
 
 

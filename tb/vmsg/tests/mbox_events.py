@@ -321,3 +321,59 @@ async def test_commit_right_after_pop(dut):
         queued.pop(0)
         assert await mb.pop() == 0
     assert (await mb.status())["EMPTY"] == 1
+
+
+@cocotb.test(timeout_time=200, timeout_unit="us")
+async def test_claim_cycle(dut):
+    """The cycle after an event is chosen as head, in which it is taken from the input
+    (evt_ready_o, docs/architecture.md, "Mailbox"): a window read in that cycle reads the
+    event's words; a pop in that cycle pops the event, which is taken once and never
+    delivered again; the next event is delivered intact."""
+    mb = Mbox(dut)
+    await mb.start()
+    d = mb.dut
+    ready_at = []
+
+    async def offer(dev: int, vq: int, req: str, **fields) -> tuple[int, int]:
+        """Present an event and, in the same cycle, a reader request (registered on entry, so
+        the mailbox sees it in the cycle after: the claim cycle); returns (err, data) of the
+        request's ack."""
+        await RisingEdge(mb.clk)
+        d.evt_valid_i.value, d.evt_dev_id_i.value, d.evt_vq_i.value = 1, dev, vq
+        for k, v in fields.items():
+            getattr(d, k).value = v
+        getattr(d, req).value = 1
+        ack = None
+        for cyc in range(50):
+            await ReadOnly()
+            if int(d.evt_ready_o.value):
+                ready_at.append(cyc)
+            if ack is None and (int(d.rx_ctrl_ack_o.value) or int(d.rx_win_rd_ack_o.value)):
+                ack = (int(d.rx_ctrl_err_o.value) if req == "rx_ctrl_req_i" else int(d.rx_win_err_o.value),
+                       int(d.rx_win_rdata_o.value))
+            took = int(d.evt_ready_o.value)
+            await RisingEdge(mb.clk)
+            getattr(d, req).value = 0
+            if took:
+                d.evt_valid_i.value = 0
+            if ack is not None and not int(d.evt_valid_i.value):
+                return ack
+        raise AssertionError(f"no ack for {req} (evt_ready in cycles {ready_at})")
+
+    word0 = int.from_bytes(event_used(0x0A0B, 3, mb.ms)[:4], "little")
+    assert await offer(0x0A0B, 3, "rx_win_req_i", rx_win_we_i=0, rx_win_word_i=0) == (0, word0), \
+        "a window read in the claim cycle reads the event"
+    assert ready_at == [1], f"evt_ready_o in cycle(s) {ready_at}, expected the one after the choice"
+    assert await mb.read_head() == event_used(0x0A0B, 3, mb.ms)
+    assert await mb.pop() == 0
+    assert (await mb.status())["EMPTY"] == 1
+    err, _ = await offer(0x0C0D, 2, "rx_ctrl_req_i", rx_ctrl_pop_i=1)
+    assert err == 0, "a pop in the claim cycle pops the event (no underflow)"
+    assert ready_at == [1, 1] and mb.evt_taken == 2, f"evt_ready_o in cycles {ready_at}: taken once"
+    await ClockCycles(mb.clk, 3)
+    assert (await mb.status())["EMPTY"] == 1, "the popped event is not delivered again"
+    await mb.event(0x0E0F, 1)
+    assert mb.evt_taken == 3
+    assert await mb.read_head() == event_used(0x0E0F, 1, mb.ms)
+    assert await mb.pop() == 0
+    assert (await mb.status())["EMPTY"] == 1
