@@ -27,8 +27,9 @@ command fails, survives when it passes, and times out after --timeout.
 
 The default command: the simulation tests of tb/sim, stopping at the first
 failure (tests of the used-index engine alone first for a file of
-rtl/engine/, and only then; the msg64 configuration before the others),
-then the `ci` regression profile (--no-regress leaves it out).
+rtl/engine/, and only then; the msg64 configuration before the others, and
+for each the register-level tests before the system tests), then the `ci`
+regression profile (--no-regress leaves it out).
 
 Mutants listed in sim/mutants/equivalent.yaml (file + the mutant's
 description, with a reason) are equivalent: reported, not run, not counted.
@@ -627,8 +628,10 @@ class Flow:
         st = []
         if engine:
             st += [f"{pt} tb/sim/test_engine.py -k q4_w64", f"{pt} tb/sim/test_engine.py -k 'not q4_w64'"]
-        sysf = "tb/sim/test_periph.py tb/sim/test_periph_regs.py"
-        st += [f"{pt} {sysf} -k msg64", f"{pt} {sysf} -k 'not msg64'"]
+        # Per configuration group, the register-level tests (direct accesses, seconds each) before
+        # the pyuvm system tests: a mutant of the ports or the mailbox is mostly killed there.
+        for k in ("msg64", "not msg64"):
+            st += [f"{pt} tb/sim/test_periph_regs.py -k '{k}'", f"{pt} tb/sim/test_periph.py -k '{k}'"]
         if self.regress:
             st.append(f"{py} -m vmsgsim.regress --profile ci --jobs 1 --no-record")
         return st
