@@ -69,10 +69,6 @@ package vmsg_pkg;
   function automatic int unsigned shadow_bytes(int unsigned fmt);
     return (fmt == HDR_HDR8) ? SHADOW_BYTES8 : SHADOW_BYTES;
   endfunction
-  // Byte offset of msg_size in the header.
-  function automatic int unsigned msg_size_off(int unsigned fmt);
-    return (fmt == HDR_HDR8) ? 6 : 4;
-  endfunction
 
   // type byte
   localparam int unsigned TYPE_BIT_RESP   = 0;  // 0 request, 1 response
