@@ -7,9 +7,7 @@
 // every limit_i cycles. Nothing else changes here: the response, when it comes, is handled as
 // usual.
 //
-// Timing: tmo_o and tmo_addr_o are registers. limit_i - 1 is registered first (a new limit
-// takes effect one cycle after it changes), so the compare is between two registers and the
-// subtraction is not in series with it.
+// Timing: tmo_o and tmo_addr_o are registers; the compare is between two registers.
 
 `default_nettype none
 
@@ -31,24 +29,18 @@ module vmsg_eng_tmo #(
   end
 
   logic [23:0] cnt_q;
-  logic [23:0] last_q;   // limit_i - 1: the count of the cycle that times out
-  logic        on_q;     // limit_i != 0
   logic        hit;
   // (cnt_q counts the cycles already waited, so the pulse comes limit_i cycles after the
   // counter started)
-  assign hit = on_q && (cnt_q == last_q);
+  assign hit = (limit_i != 24'd0) && (cnt_q == limit_i - 24'd1);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       cnt_q      <= '0;
-      last_q     <= '0;
-      on_q       <= 1'b0;
       tmo_o      <= 1'b0;
       tmo_addr_o <= '0;
     end else begin
-      last_q <= limit_i - 24'd1;
-      on_q   <= (limit_i != 24'd0);
-      tmo_o  <= 1'b0;
+      tmo_o <= 1'b0;
       if (!busy_i || resp_i) begin
         cnt_q <= '0;
       end else if (hit) begin
