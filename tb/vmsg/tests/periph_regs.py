@@ -572,8 +572,8 @@ async def test_window_errors(dut):
     ms = env.ms
     for to_device in (True, False):
         wr, rd = env.sides(to_device)
-        # TX_MSG is write-only; beyond MSG_SIZE writes are refused and ignored. Every read
-        # answered SLVERR reads as 0 (docs/architecture.md).
+        # TX_MSG is write-only; beyond MSG_SIZE writes are refused and ignored. Reads of TX_MSG,
+        # TX_CTRL and RX_CTRL answer SLVERR with data 0 (docs/architecture.md).
         for off in (0, 4, ms - 4, 0xFC):
             assert await wr.read(TX_MSG + off) == (0, SLVERR), f"TX_MSG + {off:#x} read"
         if ms < 256:
