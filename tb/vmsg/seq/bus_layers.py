@@ -283,6 +283,9 @@ class DeviceFirmware:
         self.errors: list[str] = []
         self._task = None
         self.engine_error_handler: Callable[[], Awaitable[object]] | None = None
+        # While set, the interrupt handler leaves the doorbells pending (a firmware busy with
+        # messages); `service_doorbells` looks at them.
+        self.defer_doorbells = False
 
     async def start(self, doorbells: bool = True) -> None:
         """Clear and enable the interrupts; doorbells=False leaves DOORBELL masked (the pending
@@ -319,7 +322,7 @@ class DeviceFirmware:
             await self.ops.seqr.wait_irq()
             state = await self.ops.read("INTR_STATE")
             await self.ops.write("INTR_STATE", state)
-            if regs.get("INTR_STATE", "DOORBELL", state):
+            if regs.get("INTR_STATE", "DOORBELL", state) and not self.defer_doorbells:
                 await self._doorbells()
             await self._drain()
             if regs.get("INTR_STATE", "ENG_ERR", state) and self.engine_error_handler is not None:
@@ -333,6 +336,10 @@ class DeviceFirmware:
             self.handled.append(item.slot)
             for reply in await self.device_bus.handle(item.slot):
                 await self.send(reply)
+
+    async def service_doorbells(self) -> None:
+        """Take every pending doorbell now (as the interrupt handler does)."""
+        await self._doorbells()
 
     async def _doorbells(self) -> None:
         regs = self.ops.regs

@@ -12,6 +12,15 @@ CPL_PUSH, retried while the firmware FIFO is full). A completion of a queue the 
 reset meanwhile (a RESET_VQUEUE, a device reset or the device's removal racing with the device
 still completing buffers of it) is discarded, as the reset discards pending queue work: it is
 never pushed to the engine queue, which may already serve another ring.
+
+A reset also discards the doorbells it overtook: on RESET_VQUEUE, a device reset or the
+device's removal the firmware reads DB_PENDING and clears (W1C) the bits of the queues it
+resets. A kick is turned into a pending bit when its EVENT_AVAIL is committed, so a kick the
+driver sent before the reset is pending by the time the firmware pops the reset; doorbells
+keep no order with messages, and without the discard the firmware could deliver it to the
+next driver of the device, before DRIVER_OK (a kick the device model answers with
+DEVICE_NEEDS_RESET). A driver sends no kick between the reset and its answer, so the clear
+never drops a kick of the next driver.
 """
 
 from __future__ import annotations
@@ -28,10 +37,12 @@ from .port_ops import PortOps
 
 
 class EngineBackend:
-    def __init__(self, ops: PortOps, cpl: CplSource, num_q: int, retry_ns: float = 100,
+    def __init__(self, ops: PortOps, cpl: CplSource, num_q: int, num_vqs: int, retry_ns: float = 100,
                  timeout_ns: float = 200_000, reset_wait_ns: float = 2_000_000):
         self.ops = ops
         self.cpl = cpl
+        self.num_vqs = num_vqs  # doorbell of (dev, vq): bit dev * num_vqs + vq of DB_PENDING
+        self.discarded: list[tuple[int, int]] = []  # (dev, vq) doorbells a reset discarded
         self.free = list(range(num_q))
         self.queues: dict[tuple[int, int], int] = {}
         self.retry_ns = retry_ns
@@ -55,7 +66,7 @@ class EngineBackend:
                               device: int, event_idx: bool) -> None:
         self.calls.append(("configure_queue", dev, vq, size, desc, driver, device, event_idx))
         if (dev, vq) in self.queues:
-            await self.reset_queue(dev, vq)
+            await self.reset_queue(dev, vq, doorbell=False)  # a new ring, not a reset
         if not self.free:
             raise VirtioError(errno.ENOSPC, f"no free engine queue for dev {dev} vq {vq}")
         q = self.free.pop(0)
@@ -71,8 +82,24 @@ class EngineBackend:
         await self.ops.write(ctrl, regs.value(ctrl, ENABLE=1, EVENT_IDX=int(event_idx),
                                               SIZE_LOG2=size.bit_length() - 1))
 
-    async def reset_queue(self, dev: int, vq: int) -> None:
+    async def discard_doorbells(self, dev: int, vqs) -> None:
+        """Clear the pending doorbells of these queues of dev (read DB_PENDING, W1C the bits
+        found set): kicks sent before the reset being handled."""
+        words: dict[int, int] = {}
+        for vq in vqs:
+            p = dev * self.num_vqs + vq
+            words[p // 32] = words.get(p // 32, 0) | 1 << (p % 32)
+        base = self.ops.regs.addr("DB_PENDING")
+        for word, mask in sorted(words.items()):
+            found = await self.ops.read(base + 4 * word) & mask
+            if found:
+                await self.ops.write(base + 4 * word, found)
+                self.discarded += [divmod(word * 32 + b, self.num_vqs) for b in range(32) if found >> b & 1]
+
+    async def reset_queue(self, dev: int, vq: int, doorbell: bool = True) -> None:
         self.calls.append(("reset_queue", dev, vq))
+        if doorbell:
+            await self.discard_doorbells(dev, [vq])
         q = self.queues.pop((dev, vq), None)
         if q is None:
             return
@@ -97,8 +124,9 @@ class EngineBackend:
 
     async def device_reset(self, dev: int) -> None:
         self.calls.append(("device_reset", dev))
+        await self.discard_doorbells(dev, range(self.num_vqs))
         for d, vq in [k for k in self.queues if k[0] == dev]:
-            await self.reset_queue(d, vq)
+            await self.reset_queue(d, vq, doorbell=False)
 
     async def engine_errors(self) -> list[dict]:
         """ENG_ERR interrupt: which queues are in the error state, where and why (read from

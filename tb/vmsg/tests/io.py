@@ -11,7 +11,7 @@ import random
 import pyuvm
 from cocotb.triggers import Timer
 
-from ..models import BlkDevice, BlkDriver, BumpAllocator, BusDriver, DeviceBus, RngDevice, RngDriver
+from ..models import BlkDevice, BlkDriver, BumpAllocator, BusDriver, DeviceBus, RngDevice, RngDriver, VirtioError
 from ..models.drivers import BlkRequest
 from ..models.devices import rng_stream
 from ..proto.constants import VIRTIO_ID_BLOCK, VIRTIO_ID_RNG
@@ -30,7 +30,7 @@ class IoTest(TransportTest):
     io_timeout_ns = 3_000_000
 
     def make_device_bus(self):
-        self.backend = EngineBackend(self.dev_ops, self.cpl, self.params["ENG_QUEUES"])
+        self.backend = EngineBackend(self.dev_ops, self.cpl, self.params["ENG_QUEUES"], self.params["NUM_VQS"])
         return DeviceBus(self.params["MSG_SIZE"], self.backend, memory=self.mem, fmt=self.fmt)
 
     async def on_engine_error(self) -> None:
@@ -338,3 +338,63 @@ class EventAfterQueueResetTest(IoTest):
         assert "event_used" not in order[order.index("answer"):], \
             f"an EVENT_USED decided before the queue reset reached the driver after the device's answer: {order}"
         self.logger.info("order after the queue reset: %s", order)
+
+
+@pyuvm.test()
+class StaleDoorbellAfterResetTest(IoTest):
+    """A kick that a device reset overtook (doorbells keep no order with messages): the driver
+    kicks an rng queue while the firmware is busy elsewhere (its doorbells left pending), then
+    removes the device, which resets it. The firmware's reset discards the doorbell
+    (EngineBackend.discard_doorbells), so when the firmware looks at its doorbells again while
+    the next driver starts (ACKNOWLEDGE and DRIVER set, no DRIVER_OK yet) nothing reaches the
+    device: no DEVICE_NEEDS_RESET, and the next driver's reads return the device's stream."""
+
+    async def body(self):
+        import cocotb
+
+        dev_num, seed = random.randrange(self.params["NUM_DEVS"]), random.randrange(1 << 30)
+        self.device_bus.add(dev_num, RngDevice(queue_size=8, seed=seed))
+        bd = await self.start_models()
+        await bd.scan()
+        core = bd.devices[dev_num]
+        assert core.probed, core.probe_error
+        assert await core.driver.read(16) == rng_stream(seed, 16)
+        fw = self.firmware
+        fw.defer_doorbells = True
+        doorbell = dev_num * self.params["NUM_VQS"]  # queue 0
+        pend = self.dev_ops.regs.addr("DB_PENDING") + 4 * (doorbell // 32)
+
+        async def read_and_catch():
+            try:
+                await core.driver.read(8)
+            except VirtioError as exc:
+                return exc
+            return None
+
+        reading = cocotb.start_soon(read_and_catch())
+        self.tasks.append(reading)
+        waited = 0
+        while not await self.dev_ops.read(pend) >> doorbell % 32 & 1:
+            assert waited < 100, "the kick never made its doorbell pending"
+            await Timer(500, unit="ns")
+            waited += 1
+        await bd.unregister_device(dev_num)  # the driver's remove path resets the device
+        exc = await reading
+        assert exc is not None and exc.errno == errno.EIO, f"the read the reset aborted ended with {exc!r}"
+        assert self.backend.discarded == [(dev_num, 0)], f"doorbells discarded: {self.backend.discarded}"
+        assert not await self.dev_ops.read(pend) >> doorbell % 32 & 1, "the reset left the doorbell pending"
+        # The next driver starts; meanwhile the firmware gets to its doorbells.
+        transport = core.transport
+        await transport.set_status(0x01)
+        await transport.set_status(0x03)
+        kicks = len(fw.kicks)
+        fw.defer_doorbells = False
+        await fw.service_doorbells()
+        status = await transport.get_status()
+        assert status == 0x03, f"device status {status:#x} after the stale doorbell (0x40: DEVICE_NEEDS_RESET)"
+        assert fw.kicks[kicks:] == [], f"the firmware took kicks the reset discarded: {fw.kicks[kicks:]}"
+        await transport.reset()
+        core = await bd.register_device(dev_num)
+        assert core is not None and core.probed, "the device did not probe again"
+        assert await core.driver.read(32) == rng_stream(seed, 48)[16:], \
+            "the next driver's bytes are not the device's stream after the first 16"
