@@ -66,7 +66,7 @@ class EngineBackend:
                               device: int, event_idx: bool) -> None:
         self.calls.append(("configure_queue", dev, vq, size, desc, driver, device, event_idx))
         if (dev, vq) in self.queues:
-            await self.reset_queue(dev, vq, doorbell=False)  # a new ring, not a reset
+            await self._reset_engine_queue(dev, vq)  # a new ring, not a reset: the doorbell stays
         if not self.free:
             raise VirtioError(errno.ENOSPC, f"no free engine queue for dev {dev} vq {vq}")
         q = self.free.pop(0)
@@ -96,10 +96,13 @@ class EngineBackend:
                 await self.ops.write(base + 4 * word, found)
                 self.discarded += [divmod(word * 32 + b, self.num_vqs) for b in range(32) if found >> b & 1]
 
-    async def reset_queue(self, dev: int, vq: int, doorbell: bool = True) -> None:
+    async def reset_queue(self, dev: int, vq: int) -> None:
+        """RESET_VQUEUE: the queue's doorbell and its engine queue."""
+        await self.discard_doorbells(dev, [vq])
+        await self._reset_engine_queue(dev, vq)
+
+    async def _reset_engine_queue(self, dev: int, vq: int) -> None:
         self.calls.append(("reset_queue", dev, vq))
-        if doorbell:
-            await self.discard_doorbells(dev, [vq])
         q = self.queues.pop((dev, vq), None)
         if q is None:
             return
@@ -126,7 +129,7 @@ class EngineBackend:
         self.calls.append(("device_reset", dev))
         await self.discard_doorbells(dev, range(self.num_vqs))
         for d, vq in [k for k in self.queues if k[0] == dev]:
-            await self.reset_queue(d, vq, doorbell=False)
+            await self._reset_engine_queue(d, vq)
 
     async def engine_errors(self) -> list[dict]:
         """ENG_ERR interrupt: which queues are in the error state, where and why (read from
