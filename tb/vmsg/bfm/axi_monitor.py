@@ -33,7 +33,7 @@ checks off, e.g. when two sources feed one queue in an order the test cannot kno
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -72,6 +72,10 @@ class WatchedQueue:
     beats: int = 0
     closed: bool = False      # reset acknowledged: nothing may touch this queue any more
     req_vis: list = field(default_factory=list)  # visibility time (ns) of each required idx, in order
+    maybe_vis: list = field(default_factory=list)  # ... of each requirement the reset may have discarded
+    maybe_sup: int = 0        # suppressions the reset may have discarded
+    discarded: int = 0        # decision reads answered after the reset's ack: discarded by the engine
+    dec_log: list = field(default_factory=list)  # (R time, visibility time, notify) of each decision
     ev_times: list = field(default_factory=list)  # time (ns) of each EVENT_USED assigned to this period
     spurious: int = 0         # EVENT_USED that answered no requirement
     after_close: int | None = None  # events still allowed after the reset (None: no bound)
@@ -95,6 +99,11 @@ class WatchedQueue:
     def req_before(self, t: float) -> int:
         """Requirements whose idx was visible strictly before t."""
         return bisect_left(self.req_vis, t)
+
+    def can_answer(self, t: float) -> int:
+        """Requirements, certain or possible, whose idx was visible strictly before t: how many
+        events read at t this period can take."""
+        return bisect_left(self.req_vis, t) + bisect_left(self.maybe_vis, t)
 
     @property
     def unanswered(self) -> int:
@@ -184,12 +193,28 @@ class EngineAxiMonitor:
         self.queues[q] = wq
         return wq
 
-    def close(self, q: int) -> WatchedQueue:
+    def close(self, q: int, reset_ns: float | None = None) -> WatchedQueue:
         """The queue was reset (its reset write was acknowledged): no new transaction for it
         (responses of those already issued may still come, and an AW / AR already presented at
-        this moment, waiting for its ready, may still be taken)."""
+        this moment, waiting for its ready, may still be taken).
+
+        reset_ns: when the reset write was requested (its AW handshake on the register port).
+        The engine discards a decision read answered once the reset has begun (docs/engine.md,
+        Disable and reset), a moment between the request and the acknowledgement that the
+        wires do not show: a decision whose R came in that window may or may not have been
+        made, so it becomes possible (`maybe_vis`, `maybe_sup`), neither required nor spurious.
+        Decisions answered after the acknowledgement are not made at all (see _on_r)."""
         wq = self.queues.pop(q)
         wq.closed = True
+        if reset_ns is not None:
+            for r_ns, t_vis, need in wq.dec_log:
+                if r_ns < reset_ns:
+                    continue
+                if need:
+                    wq.req_vis.remove(t_vis)
+                    insort(wq.maybe_vis, t_vis)
+                else:
+                    wq.maybe_sup += 1
         for ch in ("aw", "ar"):
             if self._v(f"{ch}valid"):
                 wq.late.append((ch.upper(), self._v(f"{ch}addr")))
@@ -485,14 +510,19 @@ class EngineAxiMonitor:
             return
         if wq is None:
             return
-        # A decision read issued before its queue's reset may answer after it: the engine still
-        # decides on the value (an event it then presents before the reset finished is
-        # delivered, docs/engine.md), so the requirement belongs to the closed period.
+        if wq.closed:
+            # A decision read issued before its queue's reset and answered after the reset's
+            # acknowledgement: the engine discards it (docs/engine.md, Disable and reset): no
+            # decision, no counter, no event. An event already pending is still delivered, and
+            # answers the requirements made before.
+            wq.discarded += 1
+            return
         off = addr % self.db
         value = (data >> (8 * off)) & 0xFFFF
         need = wq.oracle.decide(new, value)
         if need:
             wq.req_vis.append(t_vis)
+        wq.dec_log.append((now, t_vis, need))
         if self.on_decision is not None and not wq.closed:
             self.on_decision(wq.q, new, value, need)
 
@@ -503,7 +533,7 @@ class EngineAxiMonitor:
 
     def can_take(self, q: int, t_ns: float) -> bool:
         """Whether an EVENT_USED for queue q at t_ns would answer a requirement (see on_event)."""
-        return any(wq.req_before(t_ns) > wq.delivered for wq in self._periods(q))
+        return any(wq.can_answer(t_ns) > wq.delivered for wq in self._periods(q))
 
     def on_event(self, q: int, t_ns: float | None = None,
                  period: WatchedQueue | None = None) -> WatchedQueue | None:
@@ -514,8 +544,8 @@ class EngineAxiMonitor:
         It goes to the open period of the queue if that can take it, else to the oldest period
         closed by a reset that can (an event latched or queued before the reset is still
         delivered; `after_close` bounds how many). A period can take its k-th event only if at
-        least k of its requirements were visible (and decided) before t_ns: an event that no
-        period can take answers no requirement and is spurious. (An event read after an idx
+        least k of its requirements (certain or possible, see close) were visible (and decided)
+        before t_ns: an event that no period can take answers no requirement and is spurious. (An event read after an idx
         became visible answers it, whichever period the event was emitted for.)"""
         t = get_sim_time(unit="ns") if t_ns is None else t_ns
         periods = self._periods(q) if period is None else [period]
@@ -523,7 +553,7 @@ class EngineAxiMonitor:
             self.error(f"EVENT_USED for unwatched queue {q}")
             return None
         for wq in periods:
-            if wq.req_before(t) > wq.delivered:
+            if wq.can_answer(t) > wq.delivered:
                 wq.ev_times.append(t)
                 if wq.closed and wq.after_close is not None:
                     wq.after_close -= 1
@@ -531,7 +561,7 @@ class EngineAxiMonitor:
         wq = periods[0]
         wq.spurious += 1
         self.error(f"q{q}: EVENT_USED at {t:.0f}ns answers no required notification (spurious: "
-                   f"{wq.delivered} events already answer the {wq.req_before(t)} requirements visible before it)")
+                   f"{wq.delivered} events already answer the {wq.can_answer(t)} requirements visible before it)")
         return None
 
     # -- end checks -----------------------------------------------------------------------

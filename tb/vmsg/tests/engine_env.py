@@ -144,16 +144,16 @@ class EngineEnv:
         t0 = self.now()
         cycles = await self.regs.write(qreg(q, CTRL), CTRL_RESET)
         assert cycles <= 8, f"q{q}: RESET write acknowledged after {cycles} cycles"
-        self._close(q)
+        self._close(q, t0)
         if wait:
             while await self.regs.read(qreg(q, STATUS)) & ST_RESETTING:
                 assert self.now() - t0 < timeout_cycles * CLK_NS, f"q{q}: reset not finished"
             cycles = round((self.now() - t0) / CLK_NS)
         return cycles
 
-    def _close(self, q: int) -> None:
+    def _close(self, q: int, reset_ns: float | None = None) -> None:
         if q in self.mon.queues:
-            wq = self.mon.close(q)
+            wq = self.mon.close(q, reset_ns)
             # after the ack an event already presented on evt_* may still come for it, and one
             # whose pending bit was set and is presented before the reset finished (the reset
             # clears the bit only then; docs/engine.md, Disable and reset)
