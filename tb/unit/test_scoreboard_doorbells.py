@@ -125,7 +125,7 @@ def test_pending_reads_zero_after_kick_is_an_error(sb):
     assert any("DB_PENDING reads 0" in e for e in sb.errors)
 
 
-# --- FIFO count: OVERFLOW forgiveness, RX_STATUS, counters -------------------------------------
+# --- FIFO count: OVERFLOW, RX_STATUS, counters -------------------------------------
 def msg(dev=1, words=2):
     """A legal to-driver response (GET_DEVICE_STATUS) written as `words` words."""
     slot = bytes([0x01, 0x07]) + dev.to_bytes(2, "little") + (10).to_bytes(2, "little") + bytes(4)
@@ -158,29 +158,43 @@ def fill(sb, n, t=0):
         commit(sb, t + 10 * i, t + 10 * i + 5)
 
 
-def test_overfull_commit_forgiven_by_the_pop_in_flight(sb):
+def test_commit_after_a_pop_of_a_full_fifo(sb):
     fill(sb, 8)
-    commit(sb, 100, 120)     # the FIFO counts 8 = DEPTH: accepted only thanks to ...
-    pop(sb, 110, 130)        # ... this pop, which began before the commit's response
+    pop(sb, 100, 110)        # the pop's B comes first: the commit saw 7 messages
+    commit(sb, 105, 120)
     for i in range(8):
         pop(sb, 200 + 20 * i, 210 + 20 * i)
     assert sb.problems() == []
 
 
-def test_overfull_commit_not_forgiven_by_a_later_pop(sb):
+def test_overfull_commit_with_a_pop_in_flight_is_an_error(sb):
+    # A commit the mailbox takes after a pop is answered after it: a commit answered before the
+    # pop's response was taken before the pop, into a full FIFO.
     fill(sb, 8)
     commit(sb, 100, 120)
-    pop(sb, 130, 140)        # began after the commit completed: the FIFO was full
-    assert any("while the FIFO held DEPTH" in p for p in sb.problems()), sb.problems()
+    pop(sb, 110, 130)
+    assert any("into a full to_driver FIFO" in p for p in sb.problems()), sb.problems()
+
+
+@pytest.mark.parametrize("pop_first", [True, False])
+def test_overfull_commit_answered_with_the_pop_is_an_error(sb, pop_first):
+    # answered in the same cycle as the pop: taken in the pop's cycle, it saw the FIFO full
+    fill(sb, 8)
+    if pop_first:
+        pop(sb, 110, 130)
+    commit(sb, 100, 130)
+    if not pop_first:
+        pop(sb, 110, 130)
+    assert any("into a full to_driver FIFO" in p for p in sb.problems()), sb.problems()
 
 
 def test_overfull_commit_not_forgiven_by_an_event_pop(sb):
     from pyuvm import ConfigDB
     ConfigDB().set(None, sb.get_full_name(), "ENGINE_EVENTS", lambda t: [(1, 0)])  # the checker expects it
     fill(sb, 8)
-    commit(sb, 100, 120)
-    event_pop(sb, 110, 130)  # an event head frees no FIFO slot
-    assert any("counted DEPTH" in p for p in sb.problems()), sb.problems()
+    event_pop(sb, 100, 110)  # an event head frees no FIFO slot
+    commit(sb, 105, 120)
+    assert any("into a full to_driver FIFO" in p for p in sb.problems()), sb.problems()
 
 
 def reject(sb, start, end, dev=1):

@@ -48,6 +48,11 @@ READER = {"to_device": "dev", "to_driver": "drv"}
 # slaves (rtl/mailbox/vmsg_mbox.sv, rtl/common/vmsg_axil_regif.sv). A pop whose B response
 # comes at the same time as a commit's was therefore not taken before that commit: the commit
 # saw the popped message still in the FIFO, whichever of the two events arrives here first.
+# A commit the mailbox takes after a pop sees the FIFO after it (the commit waits a cycle after a
+# pop), and its ack comes at least one cycle after the pop's: when the scoreboard sees a
+# commit's B response, every pop the commit saw has been seen. So the FIFO count at a commit's
+# B response is exact, and an accepted commit that the rules refuse with OVERFLOW is an error,
+# with no pop to forgive it.
 # A commit takes effect (its message becomes visible) a few cycles before its B response: a
 # status read that ended up to this long before a commit's B may have counted that message.
 COMMIT_VISIBLE_SLACK_NS = 100
@@ -97,9 +102,6 @@ class MailboxScoreboard(uvm_subscriber):
         # doorbell -> start of the latest DB_PENDING read that saw the bit set
         self.seen_pending: dict[int, float] = {}
         self.reject_pred: dict[str, int] = {}
-        # Commits accepted while the scoreboard counted a full FIFO, per direction: legal only
-        # when a pop of that FIFO was in flight; forgiven by the recount after that pop.
-        self._overfull: dict[str, list[MboxEvent]] = {"to_device": [], "to_driver": []}
         # per direction: (time of the latest FIFO pop's B response, FIFO pops with that time)
         self._pops_at: dict[str, tuple[float, int]] = {}
         self.counts: dict[str, Counter] = {"drv": Counter(), "dev": Counter()}  # predicted counters
@@ -138,10 +140,8 @@ class MailboxScoreboard(uvm_subscriber):
 
     def _predict(self, ev: MboxEvent) -> ref.Prediction:
         direction = DIRS[ev.port]
-        # A pop whose B response is not yet seen can make the FIFO look one
-        # fuller than it is: see the OVERFLOW case in _on_commit. A pop whose B response came
-        # with this commit's was not taken before it (see the top of the module): its message
-        # still counts, even if its event arrived first.
+        # A pop whose B response came with this commit's was not taken before it (see the top
+        # of the module): its message still counts, even if its event arrived first.
         t, n = self._pops_at.get(direction, (None, 0))
         count = len(self.expected[direction]) + (n if t == ev.time_ns else 0)
         return ref.predict_commit(ev.slot, direction == "to_device", self.msg_size,
@@ -151,12 +151,10 @@ class MailboxScoreboard(uvm_subscriber):
         direction = DIRS[ev.port]
         pred = self._predict(ev)
         if pred.code == ref.OVERFLOW:
-            # Accepted although the scoreboard counts a full FIFO: legal only if a pop of that
-            # FIFO on the other port is completing (its response not yet seen). The recount
-            # after that pop decides (_recount); no other pop forgives it.
-            if self._overfull[direction] or len(self.expected[direction]) > self.depth[direction]:
-                self.error(f"{ev.port} commit accepted at {ev.time_ns}ns with the FIFO already above DEPTH")
-            self._overfull[direction].append(ev)
+            # accepted into a full FIFO (see the top of the module: no pop in flight excuses it);
+            # kept in the queue, so that the message's delivery is still checked
+            self.error(f"{ev.port} commit accepted at {ev.time_ns}ns into a full {direction} FIFO "
+                       f"({len(self.expected[direction])} messages, DEPTH {self.depth[direction]})")
         elif pred.code != ref.NONE:
             self.error(f"{ev.port} commit accepted at {ev.time_ns}ns but the rules refuse it with "
                        f"{ref.CODE_NAMES[pred.code]}: {ev.slot[:16].hex()}")
@@ -235,7 +233,6 @@ class MailboxScoreboard(uvm_subscriber):
             q.popleft()
             t, n = self._pops_at.get(direction, (None, 0))
             self._pops_at[direction] = (ev.time_ns, n + 1 if t == ev.time_ns else 1)
-            self._recount(direction, ev)
             return
         if direction == "to_driver" and self._is_event_used(ev):
             self.stats["engine_events"] += 1
@@ -268,27 +265,15 @@ class MailboxScoreboard(uvm_subscriber):
                 return True
         return False
 
-    def _recount(self, direction: str, pop: MboxEvent) -> None:
-        """After a pop of a FIFO message: a commit accepted while the FIFO counted DEPTH is
-        forgiven if this pop was in flight when the commit completed and the FIFO now holds
-        at most DEPTH; otherwise it was accepted into a full FIFO."""
-        over = self._overfull[direction]
-        if not over:
-            return
-        c = over.pop(0)
-        if pop.start_ns > c.time_ns or len(self.expected[direction]) > self.depth[direction]:
-            self.error(f"{c.port} commit accepted at {c.time_ns}ns while the FIFO held DEPTH messages "
-                       f"(no pop was in flight: the next pop began at {pop.start_ns}ns)")
-
     def _on_rx_status(self, ev: MboxEvent) -> None:
         """RX_STATUS.COUNT and EMPTY against the scoreboard's own queue: every message
         committed before the read began is counted, none popped before it; commits completing
         during or just after the read may be; to the driver, an event head counts one more."""
         direction = "to_driver" if ev.port == "drv" else "to_device"
         q = self.expected[direction]
-        lo = sum(1 for x in q if x.time_ns < ev.start_ns) - len(self._overfull[direction])
+        lo = sum(1 for x in q if x.time_ns < ev.start_ns)
         hi = len(q) + (1 if direction == "to_driver" else 0)
-        self._status_checks.append(StatusCheck(ev.port, direction, ev.start_ns, ev.time_ns, ev.value, max(lo, 0), hi))
+        self._status_checks.append(StatusCheck(ev.port, direction, ev.start_ns, ev.time_ns, ev.value, lo, hi))
 
     def _settle_status(self, now_ns: float) -> None:
         keep = []
@@ -405,7 +390,6 @@ class MailboxScoreboard(uvm_subscriber):
         self.phantom_bits.clear()
         self.seen_pending.clear()
         self.reject_pred.clear()
-        self._overfull = {"to_device": [], "to_driver": []}
         self._pops_at.clear()
         self.outstanding.clear()   # requests in flight die with the reset (documented)
         self.counts = {"drv": Counter(), "dev": Counter()}  # the counters restart from 0
@@ -446,10 +430,6 @@ class MailboxScoreboard(uvm_subscriber):
                 out.append(f"doorbell {p} kicked at {t}ns was never seen pending by the device side")
         for p, (_, t) in self.phantom_bits.items():
             out.append(f"doorbell {p} read as pending at {t}ns without any kick")
-        for d, over in self._overfull.items():
-            for c in over:
-                out.append(f"{c.port} commit accepted at {c.time_ns}ns while the {d} FIFO counted DEPTH, "
-                           f"and no pop of that FIFO followed")
         return out
 
     def check_phase(self):
