@@ -280,7 +280,9 @@ module vmsg_eng_rd #(
     end
   end
 
-  // decision (stage B, registered into C); the responses of a queue being reset are ignored
+  // decision (stage B, registered into C); the responses of a queue being reset decide
+  // nothing; a failed one still goes to the queue, which counts it (ERR_CNT) and, while
+  // resetting, does not report it
   assign b_dec = b_v_q && b_ok_q && !q_resetting_i[b_q_q];
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -295,7 +297,7 @@ module vmsg_eng_rd #(
       c_v_q      <= b_v_q ? NUM_Q'(1) << b_q_q : '0;
       c_dec_q    <= b_dec;
       c_notify_q <= b_evidx_q ? (b_d1_q < b_d2_q) : !b_flag_q;
-      c_rerr_q   <= b_v_q && !b_ok_q && !q_resetting_i[b_q_q];
+      c_rerr_q   <= b_v_q && !b_ok_q;
       c_q_q      <= b_q_q;
       c_new_q    <= b_new_q;
       c_addr_q   <= b_addr_q;

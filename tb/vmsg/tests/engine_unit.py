@@ -1174,3 +1174,71 @@ async def test_mem_timeout(dut):
         await env.check_queue(q)
     assert env.mem.read_u16(used + 2) == 50
     env.check_monitor()
+
+
+@cocotb.test()
+async def test_reset_hides_late_errors(dut):
+    """docs/engine.md, Errors: an error response that reaches a queue while it is being reset
+    (an element write answered SLVERR, a decision read answered DECERR) counts in ERR_CNT
+    (one per failed response seen on the bus) and is otherwise not reported: no error state, no
+    ERR_QUEUES bit, no err_irq_o pulse; the reset ends with the queue clean, and the queue works
+    again after it."""
+    env = EngineEnv(dut, wr_latency=150, rd_latency=150)
+    await env.start()
+    rng = env.rng
+    q = 0
+
+    async def wait_for(pred, what: str, n_cycles: int = 5000) -> None:
+        for _ in range(n_cycles // 5):
+            if pred():
+                return
+            await ClockCycles(dut.clk_i, 5)
+        raise AssertionError(f"q{q}: {what}")
+
+    async def check_clean(irqs: int, what: str) -> None:
+        st = await env.regs.read(qreg(q, STATUS))
+        assert st == 0, f"{what}: STATUS {st:#x} after the reset (error or ring state left)"
+        failed = env.mon.stats["b_err"] + env.mon.stats["r_err"]  # only this queue is in use
+        errc = await env.regs.read(qreg(q, ERR_CNT))
+        assert errc == failed, f"{what}: ERR_CNT {errc}, {failed} failed responses on the bus"
+        errq = await env.regs.read(ERRQ_LO) | (await env.regs.read(ERRQ_HI) << 32)
+        assert not errq >> q & 1, f"{what}: ERR_QUEUES bit {q} set"
+        assert env.err_irqs == irqs, f"{what}: err_irq_o pulsed"
+
+    # 1. element writes whose SLVERR answers after the reset began
+    used, avail = ring_addrs(q, 64, rng)
+    wq = await env.setup_queue(q, used, avail, 64)
+    env.mem.add_error(wq.ring_lo, wq.ring_hi)
+    for i in range(3):
+        env.complete(q, rng.getrandbits(32), i)
+    await wait_for(lambda: any(t.q is wq and t.kind == "elem" for t in env.mon.b_pending),
+                   "no element write outstanding")
+    assert env.mon.stats["b_err"] == 0, "an element write failed before the reset"
+    irqs = env.err_irqs
+    await env.reset_queue(q)
+    assert env.mon.stats["b_err"] > 0, "no SLVERR came during the reset"
+    await check_clean(irqs, "write error while resetting")
+    env.mem.clear_errors()
+
+    # 2. a decision read whose DECERR answers after the reset began
+    used, avail = ring_addrs(q, 64, rng, base=0x100000)
+    wq = await env.setup_queue(q, used, avail, 64)
+    env.mem.add_error(wq.event_addr, wq.event_addr + 2, resp=3, write=False, read=True)
+    env.complete(q, rng.getrandbits(32), 1)
+    await wait_for(lambda: any(a[2] is wq for a in env.mon.ar_pending), "no decision read outstanding")
+    assert env.mon.stats["r_err"] == 0
+    irqs = env.err_irqs
+    await env.reset_queue(q)
+    assert env.mon.stats["r_err"] > 0, "no DECERR came during the reset"
+    await check_clean(irqs, "read error while resetting")
+    env.mem.clear_errors()
+
+    # 3. the queue works again
+    env.mem.wr_latency = env.mem.rd_latency = 10
+    used, avail = ring_addrs(q, 64, rng, base=0x200000)
+    await env.setup_queue(q, used, avail, 64)
+    for i in range(40):
+        env.complete(q, rng.getrandbits(32), i)
+    await env.quiesce(queues=[q])
+    await env.check_queue(q)
+    env.check_monitor()
