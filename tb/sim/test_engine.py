@@ -53,6 +53,7 @@ TESTS = {
     "test_reset_mem_faults": ["q4_w64", "q1_w32"],
     "test_reset_nonblocking": ["q4_w64", "q1_w32"],
     "test_reset_hides_late_errors": ["q4_w64"],
+    "test_reset_discards_decision": ["q4_w64", "q1_w32"],
     "test_mem_timeout": ["q4_w64"],
     "test_idx_threshold": ["q4_w64", "q5_w64"],
 }

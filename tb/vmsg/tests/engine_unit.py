@@ -1242,3 +1242,34 @@ async def test_reset_hides_late_errors(dut):
     await env.quiesce(queues=[q])
     await env.check_queue(q)
     env.check_monitor()
+
+
+@cocotb.test()
+async def test_reset_discards_decision(dut):
+    """docs/engine.md, Disable and reset: a decision read answered after the queue's reset began
+    is discarded: no decision (NOTIFY_CNT and SUPPRESS_CNT unchanged), no event, although the
+    value read asks for a notification. Both ring flag values are tried (notify and suppress)."""
+    env = EngineEnv(dut, rd_latency=200)
+    await env.start()
+    rng = env.rng
+    q = 0
+    for flags in (0, 1):  # 0: the read value asks for a notification, 1: VRING_AVAIL_F_NO_INTERRUPT
+        used, avail = ring_addrs(q, 64, rng, base=0x10000 + flags * 0x100000)
+        wq = await env.setup_queue(q, used, avail, 64, flags=flags)
+        before = await env.counters(q)
+        env.complete(q, rng.getrandbits(32), 1)
+        for _ in range(1000):
+            if any(a[2] is wq for a in env.mon.ar_pending):
+                break
+            await ClockCycles(dut.clk_i, 5)
+        else:
+            raise AssertionError("no decision read outstanding")
+        await env.reset_queue(q)   # acknowledged long before the R (200 cycles) comes
+        assert wq.discarded == 1, f"flags {flags}: the decision read was not answered after the reset's ack"
+        after = await env.counters(q)
+        for name in ("notify", "suppress", "merged"):
+            assert after[name] == before[name], \
+                f"flags {flags}: {name.upper()}_CNT {before[name]} -> {after[name]} for a read answered after the reset"
+        await ClockCycles(dut.clk_i, 50)
+        assert wq.delivered == 0 and not int(dut.evt_valid_o.value), f"flags {flags}: an EVENT_USED for the discarded decision"
+    env.check_monitor()
