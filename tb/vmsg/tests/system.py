@@ -224,17 +224,26 @@ class RandomResetSystemTest(RandomSystemTest):
             await Timer(1_000, unit="ns")
             seen += any(self.in_flight().values())
         busy = await self.wait_for_traffic_in_flight()
-        rounds = 0
-        while not any(busy.values()) and traffic.done() and rounds < 3:
-            # The traffic ended before the reset found it in flight (a short draw): another
-            # round, without device events, so that the reset still lands inside traffic.
-            if traffic.exception() is not None:
-                raise traffic.exception()
-            rounds += 1
-            self.logger.info("traffic ended before the reset: round %d of more traffic", rounds)
-            vseq.ops_per_device, vseq.device_events = random.randint(3, 8), 0
-            traffic = cocotb.start_soon(vseq.traffic())
-            self.tasks.append(traffic)
+        rounds = quiet = 0
+        while not any(busy.values()):
+            if not traffic.done():
+                # The traffic is under way but quiet (a removal waits for the requests to the
+                # unplugged device to time out, with nothing on the bus): wait on, bounded.
+                quiet += 1
+                if quiet > 50:  # 50 waits of up to 40 us
+                    break
+            else:
+                # The traffic ended before the reset found it in flight (a short draw): another
+                # round, without device events, so that the reset still lands inside traffic.
+                if traffic.exception() is not None:
+                    raise traffic.exception()
+                if rounds == 3:
+                    break
+                rounds += 1
+                self.logger.info("traffic ended before the reset: round %d of more traffic", rounds)
+                vseq.ops_per_device, vseq.device_events = random.randint(3, 8), 0
+                traffic = cocotb.start_soon(vseq.traffic())
+                self.tasks.append(traffic)
             busy = await self.wait_for_traffic_in_flight()
         self.logger.info("peripheral reset with in flight: %s", ", ".join(k for k, v in busy.items() if v))
         assert any(busy.values()), "the peripheral reset found nothing in flight on either port or the engine"
