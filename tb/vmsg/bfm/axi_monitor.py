@@ -207,9 +207,9 @@ class EngineAxiMonitor:
         wq = self.queues.pop(q)
         wq.closed = True
         if reset_ns is not None:
-            for r_ns, t_vis, need in wq.dec_log:
+            for r_ns, t_vis, need in reversed(wq.dec_log):  # in R order: the newest first
                 if r_ns < reset_ns:
-                    continue
+                    break
                 if need:
                     wq.req_vis.remove(t_vis)
                     insort(wq.maybe_vis, t_vis)

@@ -932,13 +932,6 @@ async def test_reset_mem_faults(dut):
             used, avail = ring_addrs(q, 256, rng, base=base)
             await env.setup_queue(q, used, avail, 256)
 
-    async def wait_outstanding(wq, n_cycles: int = 5000) -> None:
-        for _ in range(n_cycles // 10):
-            if any(t.q is wq for t in env.mon.b_pending) or any(a[2] is wq for a in env.mon.ar_pending):
-                return
-            await ClockCycles(dut.clk_i, 10)
-        raise AssertionError(f"q{wq.q}: no transaction outstanding")
-
     # 1. slow memory and SLVERR on q0's ring, q0 reset with writes outstanding
     await setup(0x10000)
     wq0 = env.mon.queues[0]
@@ -947,7 +940,7 @@ async def test_reset_mem_faults(dut):
         env.complete(i % nq, rng.getrandbits(32), i)
     while wq0.model.accepted < 50:
         await ClockCycles(dut.clk_i, 10)
-    await wait_outstanding(wq0)
+    await wait_outstanding(env, wq0)
     cycles = await env.reset_queue(0)
     assert cycles > 10, f"queue reset acknowledged after {cycles} cycles with writes outstanding"
     assert await env.regs.read(qreg(0, STATUS)) == 0, "error / ring state not cleared by the reset"
@@ -967,7 +960,7 @@ async def test_reset_mem_faults(dut):
         env.complete(i % nq, rng.getrandbits(32), i)
     while wq0.model.accepted < 40:
         await ClockCycles(dut.clk_i, 10)
-    await wait_outstanding(wq0)
+    await wait_outstanding(env, wq0)
     end = env.mem.stall(1500)
     await env.reset_queue(0)
     assert env.now() >= end, f"queue reset acknowledged at {env.now():.0f}ns while the memory was silent (until {end:.0f}ns)"
@@ -986,7 +979,7 @@ async def test_reset_mem_faults(dut):
         env.mem.add_error(wq.event_addr, wq.event_addr + 2, write=False, read=True, count=1)
     for i in range(400):
         env.complete(i % nq, rng.getrandbits(32), i)
-    await wait_outstanding(env.mon.queues[0])
+    await wait_outstanding(env, env.mon.queues[0])
     env.mem.stall(3000)
     await ClockCycles(dut.clk_i, 200)
     inflight = await env.reset_engine()
@@ -1011,13 +1004,14 @@ async def test_reset_mem_faults(dut):
     env.check_monitor()
 
 
-async def wait_outstanding(env: EngineEnv, wq, n_cycles: int = 5000) -> None:
-    """Until the monitor sees a write or read of the queue waiting for its response."""
+async def wait_outstanding(env: EngineEnv, wq, n_cycles: int = 5000, reads: bool = False) -> None:
+    """Until the monitor sees a write or read (`reads`: a read) of the queue waiting for its
+    response."""
     for _ in range(n_cycles // 10):
-        if any(t.q is wq for t in env.mon.b_pending) or any(a[2] is wq for a in env.mon.ar_pending):
+        if (not reads and any(t.q is wq for t in env.mon.b_pending)) or any(a[2] is wq for a in env.mon.ar_pending):
             return
         await ClockCycles(env.clk, 10)
-    raise AssertionError(f"q{wq.q}: no transaction outstanding")
+    raise AssertionError(f"q{wq.q}: no {'read' if reads else 'transaction'} outstanding")
 
 
 def outstanding_of(env: EngineEnv, wq) -> int:
@@ -1188,13 +1182,6 @@ async def test_reset_hides_late_errors(dut):
     rng = env.rng
     q = 0
 
-    async def wait_for(pred, what: str, n_cycles: int = 5000) -> None:
-        for _ in range(n_cycles // 5):
-            if pred():
-                return
-            await ClockCycles(dut.clk_i, 5)
-        raise AssertionError(f"q{q}: {what}")
-
     async def check_clean(irqs: int, what: str) -> None:
         st = await env.regs.read(qreg(q, STATUS))
         assert st == 0, f"{what}: STATUS {st:#x} after the reset (error or ring state left)"
@@ -1211,8 +1198,8 @@ async def test_reset_hides_late_errors(dut):
     env.mem.add_error(wq.ring_lo, wq.ring_hi)
     for i in range(3):
         env.complete(q, rng.getrandbits(32), i)
-    await wait_for(lambda: any(t.q is wq and t.kind == "elem" for t in env.mon.b_pending),
-                   "no element write outstanding")
+    # the first transaction of the queue is an element write (an idx write waits for its B)
+    await wait_outstanding(env, wq)
     assert env.mon.stats["b_err"] == 0, "an element write failed before the reset"
     irqs = env.err_irqs
     await env.reset_queue(q)
@@ -1225,7 +1212,7 @@ async def test_reset_hides_late_errors(dut):
     wq = await env.setup_queue(q, used, avail, 64)
     env.mem.add_error(wq.event_addr, wq.event_addr + 2, resp=3, write=False, read=True)
     env.complete(q, rng.getrandbits(32), 1)
-    await wait_for(lambda: any(a[2] is wq for a in env.mon.ar_pending), "no decision read outstanding")
+    await wait_outstanding(env, wq, reads=True)
     assert env.mon.stats["r_err"] == 0
     irqs = env.err_irqs
     await env.reset_queue(q)
@@ -1258,12 +1245,7 @@ async def test_reset_discards_decision(dut):
         wq = await env.setup_queue(q, used, avail, 64, flags=flags)
         before = await env.counters(q)
         env.complete(q, rng.getrandbits(32), 1)
-        for _ in range(1000):
-            if any(a[2] is wq for a in env.mon.ar_pending):
-                break
-            await ClockCycles(dut.clk_i, 5)
-        else:
-            raise AssertionError("no decision read outstanding")
+        await wait_outstanding(env, wq, reads=True)
         await env.reset_queue(q)   # acknowledged long before the R (200 cycles) comes
         assert wq.discarded == 1, f"flags {flags}: the decision read was not answered after the reset's ack"
         after = await env.counters(q)
