@@ -15,6 +15,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_axil_regif
   import vmsg_pkg::AXI_RESP_OKAY, vmsg_pkg::AXI_RESP_SLVERR;
 #(
@@ -218,58 +220,40 @@ module vmsg_axil_regif
   logic unused_prot;
   assign unused_prot = ^{s_axil_awprot, s_axil_arprot, s_axil_awaddr[1:0], s_axil_araddr[1:0]};
 
-`ifndef SYNTHESIS
-  // Assertions run from the first clock after reset. They use a flop of
-  // their own so that the reset net is only ever used asynchronously.
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
 
   // ---- responses of this slave: held until taken, payload stable ----
-  a_bvalid_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    s_axil_bvalid && !s_axil_bready |=> s_axil_bvalid && $stable(s_axil_bresp))
-    else $error("vmsg_axil_regif: B beat dropped or changed before bready");
-  a_rvalid_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    s_axil_rvalid && !s_axil_rready |=> s_axil_rvalid && $stable(s_axil_rresp) && $stable(s_axil_rdata))
-    else $error("vmsg_axil_regif: R beat dropped or changed before rready");
+  `VMSG_ASSERT(a_bvalid_stable, $past(s_axil_bvalid && !s_axil_bready) -> s_axil_bvalid && $stable(s_axil_bresp),
+    ("vmsg_axil_regif: B beat dropped or changed before bready"))
+  `VMSG_ASSERT(a_rvalid_stable, $past(s_axil_rvalid && !s_axil_rready) -> s_axil_rvalid && $stable(s_axil_rresp) && $stable(s_axil_rdata),
+    ("vmsg_axil_regif: R beat dropped or changed before rready"))
   // ---- requests of the master: held until accepted, payload stable ----
-  a_awvalid_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    s_axil_awvalid && !s_axil_awready |=> s_axil_awvalid && $stable(s_axil_awaddr))
-    else $error("vmsg_axil_regif: AXI master dropped or changed AW before awready");
-  a_wvalid_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    s_axil_wvalid && !s_axil_wready |=> s_axil_wvalid && $stable(s_axil_wdata) && $stable(s_axil_wstrb))
-    else $error("vmsg_axil_regif: AXI master dropped or changed W before wready");
-  a_arvalid_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    s_axil_arvalid && !s_axil_arready |=> s_axil_arvalid && $stable(s_axil_araddr))
-    else $error("vmsg_axil_regif: AXI master dropped or changed AR before arready");
+  `VMSG_ASSUME(a_awvalid_stable, $past(s_axil_awvalid && !s_axil_awready) -> s_axil_awvalid && $stable(s_axil_awaddr),
+    ("vmsg_axil_regif: AXI master dropped or changed AW before awready"))
+  `VMSG_ASSUME(a_wvalid_stable, $past(s_axil_wvalid && !s_axil_wready) -> s_axil_wvalid && $stable(s_axil_wdata) && $stable(s_axil_wstrb),
+    ("vmsg_axil_regif: AXI master dropped or changed W before wready"))
+  `VMSG_ASSUME(a_arvalid_stable, $past(s_axil_arvalid && !s_axil_arready) -> s_axil_arvalid && $stable(s_axil_araddr),
+    ("vmsg_axil_regif: AXI master dropped or changed AR before arready"))
   // ---- one transaction at a time ----
-  a_one_resp: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    !(bvalid_q && rvalid_q))
-    else $error("vmsg_axil_regif: B and R valid together");
-  a_req_no_resp: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    m_cpuif_req |-> !bvalid_q && !rvalid_q)
-    else $error("vmsg_axil_regif: request issued while a response is pending");
-  a_req_one_cycle: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    m_cpuif_req |=> !m_cpuif_req)
-    else $error("vmsg_axil_regif: request held for more than one cycle");
-  a_req_not_stalled: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    m_cpuif_req |-> !(is_wr_q ? m_cpuif_req_stall_wr : m_cpuif_req_stall_rd))
-    else $error("vmsg_axil_regif: request issued into a stalled register block");
-  a_resp_state: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    (bvalid_q || rvalid_q) == (state_q == ST_RESP))
-    else $error("vmsg_axil_regif: response valid out of the RESP state");
+  `VMSG_ASSERT(a_one_resp, !(bvalid_q && rvalid_q),
+    ("vmsg_axil_regif: B and R valid together"))
+  `VMSG_ASSERT(a_req_no_resp, m_cpuif_req -> !bvalid_q && !rvalid_q,
+    ("vmsg_axil_regif: request issued while a response is pending"))
+  `VMSG_ASSERT(a_req_one_cycle, $past(m_cpuif_req) -> !m_cpuif_req,
+    ("vmsg_axil_regif: request held for more than one cycle"))
+  `VMSG_ASSUME(a_req_not_stalled, m_cpuif_req -> !(is_wr_q ? m_cpuif_req_stall_wr : m_cpuif_req_stall_rd),
+    ("vmsg_axil_regif: request issued into a stalled register block"))
+  `VMSG_ASSERT(a_resp_state, (bvalid_q || rvalid_q) == (state_q == ST_RESP),
+    ("vmsg_axil_regif: response valid out of the RESP state"))
   // ---- acks only for a pending request ----
-  a_ack_pending: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    (m_cpuif_rd_ack || m_cpuif_wr_ack) |-> in_flight)
-    else $error("vmsg_axil_regif: ack without a pending request");
-  a_ack_kind: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    in_flight |-> !(is_wr_q ? m_cpuif_rd_ack : m_cpuif_wr_ack))
-    else $error("vmsg_axil_regif: ack of the wrong kind");
-  a_no_stall_in_flight: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    (state_q == ST_IDLE) |-> !m_cpuif_req_stall_wr && !m_cpuif_req_stall_rd)
-    else $error("vmsg_axil_regif: register block stalls with nothing in flight");
+  `VMSG_ASSUME(a_ack_pending, (m_cpuif_rd_ack || m_cpuif_wr_ack) -> in_flight,
+    ("vmsg_axil_regif: ack without a pending request"))
+  `VMSG_ASSUME(a_ack_kind, in_flight -> !(is_wr_q ? m_cpuif_rd_ack : m_cpuif_wr_ack),
+    ("vmsg_axil_regif: ack of the wrong kind"))
+  `VMSG_ASSUME(a_no_stall_in_flight, (state_q == ST_IDLE) -> !m_cpuif_req_stall_wr && !m_cpuif_req_stall_rd,
+    ("vmsg_axil_regif: register block stalls with nothing in flight"))
 `endif
 
 endmodule

@@ -10,6 +10,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_sdp_ram #(
   parameter int unsigned WORDS  = 64,               // number of words (>= 2)
   parameter int unsigned DATA_W = 32,               // word width, a multiple of 8
@@ -58,12 +60,12 @@ module vmsg_sdp_ram #(
     assign rdata_o = rdata_q;
   end
 
-`ifndef SYNTHESIS
+`ifdef VMSG_ASSERT_ON
   // Addresses of enabled ports stay inside the array.
-  a_waddr_range: assert property (@(posedge clk_i) we_i |-> (32'(waddr_i) < WORDS))
-    else $error("vmsg_sdp_ram: write address %0d out of range", waddr_i);
-  a_raddr_range: assert property (@(posedge clk_i) re_i |-> (32'(raddr_i) < WORDS))
-    else $error("vmsg_sdp_ram: read address %0d out of range", raddr_i);
+  `VMSG_ASSUME(a_waddr_range, we_i -> (32'(waddr_i) < WORDS),
+    ("vmsg_sdp_ram: write address %0d out of range", waddr_i), clk_i, 1'b1)
+  `VMSG_ASSUME(a_raddr_range, re_i -> (32'(raddr_i) < WORDS),
+    ("vmsg_sdp_ram: read address %0d out of range", raddr_i), clk_i, 1'b1)
 `endif
 
 endmodule

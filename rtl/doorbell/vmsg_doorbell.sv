@@ -16,6 +16,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_doorbell #(
   parameter int unsigned NUM_DEVS = 8,  // device numbers with doorbells
   parameter int unsigned NUM_VQS  = 4   // virtqueues per device; NUM_DEVS * NUM_VQS <= 1024
@@ -213,27 +215,20 @@ module vmsg_doorbell #(
     end
   end
 
-`ifndef SYNTHESIS
-  // Assertions run from the first clock after reset. They use a flop of
-  // their own so that the reset net is only ever used asynchronously.
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
 
-  a_kick_range: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    kick_valid_i |-> (32'(kick_dev_i) < NUM_DEVS) && (32'(kick_vq_i) < NUM_VQS))
-    else $error("vmsg_doorbell: kick dev %0d vq %0d out of range", kick_dev_i, kick_vq_i);
-  a_data_ack_pending: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    data_pend_q |-> !data_req && !pend_req)
-    else $error("vmsg_doorbell: request while a DB_DATA read is pending");
-  a_one_req: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    !(data_req && pend_req))
-    else $error("vmsg_doorbell: two window requests in one cycle");
-  a_kick_sets: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    kick_valid |=> pend_q[$past(kick_p)])
-    else $error("vmsg_doorbell: kick did not leave its pending bit set");
+  `VMSG_ASSUME(a_kick_range, kick_valid_i -> (32'(kick_dev_i) < NUM_DEVS) && (32'(kick_vq_i) < NUM_VQS),
+    ("vmsg_doorbell: kick dev %0d vq %0d out of range", kick_dev_i, kick_vq_i))
+  // the register block sends one window request at a time, the next after the ack (stated on
+  // the registered copies of its requests)
+  `VMSG_ASSUME(a_data_ack_pending, data_pend_q -> !data_req && !pend_req,
+    ("vmsg_doorbell: request while a DB_DATA read is pending"))
+  `VMSG_ASSUME(a_one_req, !(data_req && pend_req),
+    ("vmsg_doorbell: two window requests in one cycle"))
+  `VMSG_ASSERT(a_kick_sets, $past(kick_valid) -> pend_q[$past(kick_p)],
+    ("vmsg_doorbell: kick did not leave its pending bit set"))
 `endif
 
 endmodule

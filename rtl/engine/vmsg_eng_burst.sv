@@ -16,6 +16,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_burst #(
   parameter int unsigned NUM_Q           = 4,    // queues, 1..64
   parameter int unsigned AW              = 32,   // AXI address width
@@ -151,28 +153,19 @@ module vmsg_eng_burst #(
   logic unused_burst;
   assign unused_burst = ^df_count;
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
-  a_head_first: assert property (@(posedge clk_i) disable iff (!sva_en_q) !df_empty |-> hd_valid_q)
-    else $error("vmsg_eng_burst: descriptors in the FIFO but none in front of it");
-  a_desc_page: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    d_valid_o |-> ((32'(d_addr_o[11:0]) + 32'(d_words_o) * 4) <= 32'd4096))
-    else $error("vmsg_eng_burst: descriptor crosses a 4 KiB boundary");
-  a_desc_beats: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    d_valid_o |-> (d_beats_o >= 9'd1 && 32'(d_beats_o) <= MAX_BEATS))
-    else $error("vmsg_eng_burst: descriptor beat count out of range");
-  a_room: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    o_valid_q |-> 32'(o_beats_q) + 32'(o_room_q) == MAX_BEATS)
-    else $error("vmsg_eng_burst: open burst beat count and room disagree");
-  a_cont_addr: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    p_valid_i && extend |->
-      p_q_i == o_q_q && 32'(p_addr_i - o_addr_q) == 32'(o_words_q) * 4)
-    else $error("vmsg_eng_burst: a piece continues a burst it does not follow");
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
+  `VMSG_ASSERT(a_head_first, !df_empty -> hd_valid_q,
+    ("vmsg_eng_burst: descriptors in the FIFO but none in front of it"))
+  `VMSG_ASSERT(a_desc_page, d_valid_o -> ((32'(d_addr_o[11:0]) + 32'(d_words_o) * 4) <= 32'd4096),
+    ("vmsg_eng_burst: descriptor crosses a 4 KiB boundary"))
+  `VMSG_ASSERT(a_desc_beats, d_valid_o -> (d_beats_o >= 9'd1 && 32'(d_beats_o) <= MAX_BEATS),
+    ("vmsg_eng_burst: descriptor beat count out of range"))
+  `VMSG_ASSERT(a_room, o_valid_q -> 32'(o_beats_q) + 32'(o_room_q) == MAX_BEATS,
+    ("vmsg_eng_burst: open burst beat count and room disagree"))
+  `VMSG_ASSERT(a_cont_addr, p_valid_i && extend -> p_q_i == o_q_q && 32'(p_addr_i - o_addr_q) == 32'(o_words_q) * 4,
+    ("vmsg_eng_burst: a piece continues a burst it does not follow"))
 `endif
 
 endmodule

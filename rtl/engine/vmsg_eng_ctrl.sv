@@ -20,6 +20,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_ctrl #(
   parameter int unsigned NUM_Q          = 4,   // queues, 1..64
   parameter int unsigned AW             = 32,  // AXI address width
@@ -453,18 +455,13 @@ module vmsg_eng_ctrl #(
     end
   end
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
-  a_req_idle: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    s_reg_req_i |-> !rq_req_q && !x_req_q)
-    else $error("vmsg_eng_ctrl: register request before the previous one was answered");
-  a_idx_take: assert property (@(posedge clk_i) disable iff (!sva_en_q) idx_take_i |-> idx_valid_o)
-    else $error("vmsg_eng_ctrl: used->idx write taken from an empty slot");
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
+  `VMSG_ASSUME(a_req_idle, s_reg_req_i -> !rq_req_q && !x_req_q,
+    ("vmsg_eng_ctrl: register request before the previous one was answered"))
+  `VMSG_ASSUME(a_idx_take, idx_take_i -> idx_valid_o,
+    ("vmsg_eng_ctrl: used->idx write taken from an empty slot"))
 `endif
 
 endmodule

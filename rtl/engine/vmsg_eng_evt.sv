@@ -7,6 +7,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_evt #(
   parameter int unsigned NUM_Q = 4,  // queues, 1..64
   localparam int unsigned QW = (NUM_Q > 1) ? $clog2(NUM_Q) : 1
@@ -103,18 +105,13 @@ module vmsg_eng_evt #(
   assign evt_dev_id_o = out_dev_q;
   assign evt_vq_o     = out_vq_q;
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
-  a_evt_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    evt_valid_o && !evt_ready_i |=> evt_valid_o && $stable(evt_dev_id_o) && $stable(evt_vq_o))
-    else $error("vmsg_eng_evt: event changed while presented");
-  a_one_place: assert property (@(posedge clk_i) disable iff (!sva_en_q) g_valid_q |-> !pend_q[g_q_q])
-    else $error("vmsg_eng_evt: an event both pending and chosen");
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
+  `VMSG_ASSERT(a_evt_stable, $past(evt_valid_o && !evt_ready_i) -> evt_valid_o && $stable(evt_dev_id_o) && $stable(evt_vq_o),
+    ("vmsg_eng_evt: event changed while presented"))
+  `VMSG_ASSERT(a_one_place, g_valid_q -> !pend_q[g_q_q],
+    ("vmsg_eng_evt: an event both pending and chosen"))
 `endif
 
 endmodule

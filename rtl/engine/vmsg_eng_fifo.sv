@@ -7,6 +7,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_fifo #(
   parameter int unsigned WIDTH = 8,  // bits per entry
   parameter int unsigned DEPTH = 4,  // entries; a power of two, at least 2
@@ -81,20 +83,15 @@ module vmsg_eng_fifo #(
     assign empty_o = (count_q == '0);
   end
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
-  a_no_overflow: assert property (@(posedge clk_i) disable iff (!sva_en_q) push_i |-> !full_o || pop_i != '0)
-    else $error("vmsg_eng_fifo: push into a full FIFO");
-  a_no_underflow: assert property (@(posedge clk_i) disable iff (!sva_en_q) CW'(pop_i) <= count_q)
-    else $error("vmsg_eng_fifo: pop of more entries than held");
-  a_flags: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    full_o == (count_q == CW'(DEPTH)) && empty_o == (count_q == '0))
-    else $error("vmsg_eng_fifo: full/empty flags out of step with the count");
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
+  `VMSG_ASSUME(a_no_overflow, push_i -> !full_o || pop_i != '0,
+    ("vmsg_eng_fifo: push into a full FIFO"))
+  `VMSG_ASSUME(a_no_underflow, CW'(pop_i) <= count_q,
+    ("vmsg_eng_fifo: pop of more entries than held"))
+  `VMSG_ASSERT(a_flags, full_o == (count_q == CW'(DEPTH)) && empty_o == (count_q == '0),
+    ("vmsg_eng_fifo: full/empty flags out of step with the count"))
 `endif
 
 endmodule

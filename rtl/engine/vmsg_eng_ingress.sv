@@ -18,6 +18,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_ingress #(
   parameter int unsigned NUM_Q          = 4,   // queues, 1..64
   parameter int unsigned CPL_FIFO_DEPTH = 8,   // firmware completion FIFO entries, power of two
@@ -203,20 +205,15 @@ module vmsg_eng_ingress #(
   logic unused_ingress;
   assign unused_ingress = ^{sb_count};
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
-  a_fw_queue: assert property (@(posedge clk_i) disable iff (!sva_en_q) h_valid_q[1] |-> !h_bad_q[1])
-    else $error("vmsg_eng_ingress: firmware completion for a queue >= NUM_Q");
-  a_free: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    wr_v_q |-> elem_room_i[0] && e_room_i[0])
-    else $error("vmsg_eng_ingress: element written into a full FIFO");
-  a_ok_drop: assert property (@(posedge clk_i) disable iff (!sva_en_q) (q_cpl_ok_i & q_cpl_drop_i) == '0)
-    else $error("vmsg_eng_ingress: a queue both accepts and drops");
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
+  `VMSG_ASSERT(a_fw_queue, h_valid_q[1] -> !h_bad_q[1],
+    ("vmsg_eng_ingress: firmware completion for a queue >= NUM_Q"))
+  `VMSG_ASSERT(a_free, wr_v_q -> elem_room_i[0] && e_room_i[0],
+    ("vmsg_eng_ingress: element written into a full FIFO"))
+  `VMSG_ASSUME(a_ok_drop, (q_cpl_ok_i & q_cpl_drop_i) == '0,
+    ("vmsg_eng_ingress: a queue both accepts and drops"))
 `endif
 
 endmodule

@@ -16,6 +16,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_piece #(
   parameter int unsigned NUM_Q      = 4,    // queues, 1..64
   parameter int unsigned AW         = 32,   // AXI address width
@@ -230,21 +232,15 @@ module vmsg_eng_piece #(
     for (int unsigned k = 0; k < 3; k++) e_room_o[k] = (32'(ef_count) + k + 1 <= FIFO_DEPTH);
   end
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
-  a_push_room: assert property (@(posedge clk_i) disable iff (!sva_en_q) e_push_i |-> !ef_full)
-    else $error("vmsg_eng_piece: element pushed into a full FIFO");
-  a_piece_page: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    p_valid_o |-> (32'(p_addr_o[11:0]) + 32'(p_words_o) * 4) <= 32'd4096)
-    else $error("vmsg_eng_piece: piece crosses a 4 KiB boundary");
-  a_piece_beats: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    p_valid_o |-> p_beats_o >= 9'd1 && p_beats_o <= 9'd2 && p_add_o <= 2'(p_beats_o))
-    else $error("vmsg_eng_piece: piece beat counts out of range");
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
+  `VMSG_ASSUME(a_push_room, e_push_i -> !ef_full,
+    ("vmsg_eng_piece: element pushed into a full FIFO"))
+  `VMSG_ASSERT(a_piece_page, p_valid_o -> (32'(p_addr_o[11:0]) + 32'(p_words_o) * 4) <= 32'd4096,
+    ("vmsg_eng_piece: piece crosses a 4 KiB boundary"))
+  `VMSG_ASSERT(a_piece_beats, p_valid_o -> p_beats_o >= 9'd1 && p_beats_o <= 9'd2 && p_add_o <= 2'(p_beats_o),
+    ("vmsg_eng_piece: piece beat counts out of range"))
 `endif
 
 endmodule

@@ -21,6 +21,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_queue #(
   parameter int unsigned AW        = 32,  // AXI address width, 32..64
   parameter int unsigned OW        = 6,   // width of the outstanding-transaction counters
@@ -603,35 +605,27 @@ module vmsg_eng_queue #(
   assign old_o       = old_q;
   assign rd_req_o    = rd_req_q;   // (cleared whenever the queue is flushed)
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
   // never more completions in flight than the ring holds
   logic [15:0] inflight_sva;
   assign inflight_sva = acc_q - vis_q;
-  a_inflight: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    !err_q && !resetting_q |-> 17'(inflight_sva) <= (17'd1 << size_log2_q))
-    else $error("vmsg_eng_queue: more completions in flight than the ring size");
+  `VMSG_ASSERT(a_inflight, !err_q && !resetting_q -> 17'(inflight_sva) <= (17'd1 << size_log2_q),
+    ("vmsg_eng_queue: more completions in flight than the ring size"))
   // used->idx never published beyond what has been acknowledged
-  a_pub_le_acked: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    16'(acc_q - pub_q) >= 16'(acc_q - acked_q))
-    else $error("vmsg_eng_queue: idx published beyond acknowledged elements");
-  a_one_idx: assert property (@(posedge clk_i) disable iff (!sva_en_q) idx_take_i |-> !idx_busy_q)
-    else $error("vmsg_eng_queue: second used->idx write in flight");
-  a_rd_req_flush: assert property (@(posedge clk_i) disable iff (!sva_en_q) rd_req_q |-> !flush_q)
-    else $error("vmsg_eng_queue: decision read wanted by a flushed queue");
-  a_flush: assert property (@(posedge clk_i) disable iff (!sva_en_q) flush_q == (err_q || resetting_q))
-    else $error("vmsg_eng_queue: flush flag out of step with the error and reset state");
-  a_idx_take_flush: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    idx_take_i |-> !rd_req_q && !(flush_q && $past(flush_q)))
-    else $error("vmsg_eng_queue: used->idx write issued for a flushed queue or before its read");
-  a_reset_drained: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    finish_reset |-> drained && !idx_take_i && !ar_take_i && !acc_i)
-    else $error("vmsg_eng_queue: queue reset finished with work left");
+  `VMSG_ASSERT(a_pub_le_acked, 16'(acc_q - pub_q) >= 16'(acc_q - acked_q),
+    ("vmsg_eng_queue: idx published beyond acknowledged elements"))
+  `VMSG_ASSUME(a_one_idx, idx_take_i -> !idx_busy_q,
+    ("vmsg_eng_queue: second used->idx write in flight"))
+  `VMSG_ASSERT(a_rd_req_flush, rd_req_q -> !flush_q,
+    ("vmsg_eng_queue: decision read wanted by a flushed queue"))
+  `VMSG_ASSERT(a_flush, flush_q == (err_q || resetting_q),
+    ("vmsg_eng_queue: flush flag out of step with the error and reset state"))
+  `VMSG_ASSUME(a_idx_take_flush, idx_take_i -> !rd_req_q && !(flush_q && $past(flush_q)),
+    ("vmsg_eng_queue: used->idx write issued for a flushed queue or before its read"))
+  `VMSG_ASSERT(a_reset_drained, finish_reset -> drained && !idx_take_i && !ar_take_i && !acc_i,
+    ("vmsg_eng_queue: queue reset finished with work left"))
 `endif
 
 endmodule

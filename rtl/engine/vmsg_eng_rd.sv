@@ -17,6 +17,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_rd #(
   parameter int unsigned NUM_Q          = 4,   // queues, 1..64
   parameter int unsigned AW             = 32,  // AXI address width
@@ -314,21 +316,15 @@ module vmsg_eng_rd #(
   logic unused_rd;
   assign unused_rd = ^{m_axi_rid, m_axi_rlast, m_axi_rresp[0], trk_count};
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
-  a_ar_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    m_axi_arvalid && !m_axi_arready |=> m_axi_arvalid && $stable(m_axi_araddr))
-    else $error("vmsg_eng_rd: AR changed while waiting");
-  a_r_expected: assert property (@(posedge clk_i) disable iff (!sva_en_q) m_axi_rvalid |-> !trk_empty)
-    else $error("vmsg_eng_rd: R data without an outstanding read");
-  a_slot_wanted: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    (!(s_valid_q && !s_drop) || q_rd_req_i[s_q_q]) && (!(g_valid_q && !g_drop) || q_rd_req_i[g_q_q]))
-    else $error("vmsg_eng_rd: slot holds a read its queue no longer wants");
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
+  `VMSG_ASSERT(a_ar_stable, $past(m_axi_arvalid && !m_axi_arready) -> m_axi_arvalid && $stable(m_axi_araddr),
+    ("vmsg_eng_rd: AR changed while waiting"))
+  `VMSG_ASSUME(a_r_expected, m_axi_rvalid -> !trk_empty,
+    ("vmsg_eng_rd: R data without an outstanding read"))
+  `VMSG_ASSERT(a_slot_wanted, (!(s_valid_q && !s_drop) || q_rd_req_i[s_q_q]) && (!(g_valid_q && !g_drop) || q_rd_req_i[g_q_q]),
+    ("vmsg_eng_rd: slot holds a read its queue no longer wants"))
 `endif
 
 endmodule

@@ -7,6 +7,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_rr_arb #(
   parameter int unsigned N = 4,  // requesters, at least 1
   localparam int unsigned IW = (N > 1) ? $clog2(N) : 1  // width of an index
@@ -54,19 +56,13 @@ module vmsg_eng_rr_arb #(
     end
   end
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
-  a_onehot: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    $onehot0(gnt_oh) && (gnt_valid_o == (gnt_oh != '0)) && ((gnt_oh & ~req_i) == '0))
-    else $error("vmsg_eng_rr_arb: grant not one-hot or not requested");
-  a_next_mask: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    gnt_valid_o |-> (in_upper ? ~upto[N-1:0] : ~upto[2*N-1:N]) == ~(gnt_oh | (gnt_oh - N'(1))))
-    else $error("vmsg_eng_rr_arb: next pointer mask wrong");
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
+  `VMSG_ASSERT(a_onehot, $onehot0(gnt_oh) && (gnt_valid_o == (gnt_oh != '0)) && ((gnt_oh & ~req_i) == '0),
+    ("vmsg_eng_rr_arb: grant not one-hot or not requested"))
+  `VMSG_ASSERT(a_next_mask, gnt_valid_o -> (in_upper ? ~upto[N-1:0] : ~upto[2*N-1:N]) == ~(gnt_oh | (gnt_oh - N'(1))),
+    ("vmsg_eng_rr_arb: next pointer mask wrong"))
 `endif
 
 endmodule

@@ -20,6 +20,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_eng_wr #(
   parameter int unsigned NUM_Q          = 4,    // queues, 1..64
   parameter int unsigned AW             = 32,   // AXI address width
@@ -333,33 +335,23 @@ module vmsg_eng_wr #(
   logic unused_wr;
   assign unused_wr = ^{m_axi_bid, m_axi_bresp[0], trk_count, w_hs, b_q};
 
-`ifndef SYNTHESIS
-  // assertions start one cycle after reset
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
   logic [11:0] avail_words_sva;
   assign avail_words_sva = 12'({ew_count_i, 1'b0}) - 12'(wp_q);
-  a_words_there: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    cur_valid_q && !cur_isidx_q |-> avail_words_sva >= 12'(nw_q))
-    else $error("vmsg_eng_wr: burst words not in the element FIFO");
-  a_beat_words: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    cur_valid_q && !cur_isidx_q |-> nw_q >= 11'd1 && nw_q <= left_q
-      && 32'(lane_q) + 32'(nw_q) <= LANES && last_q == (nw_q == left_q))
-    else $error("vmsg_eng_wr: beat word count inconsistent");
-  a_aw_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    m_axi_awvalid && !m_axi_awready |=> m_axi_awvalid && $stable(m_axi_awaddr) && $stable(m_axi_awlen) && $stable(m_axi_awsize))
-    else $error("vmsg_eng_wr: AW changed while waiting");
-  a_w_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    m_axi_wvalid && !m_axi_wready |=> m_axi_wvalid && $stable(m_axi_wdata) && $stable(m_axi_wstrb) && $stable(m_axi_wlast))
-    else $error("vmsg_eng_wr: W changed while waiting");
-  a_aw_4k: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    m_axi_awvalid |-> ((32'(m_axi_awaddr[11:0]) >> m_axi_awsize) + 32'(m_axi_awlen) + 1) << m_axi_awsize <= 32'd4096)
-    else $error("vmsg_eng_wr: burst crosses a 4 KiB boundary");
-  a_b_expected: assert property (@(posedge clk_i) disable iff (!sva_en_q) m_axi_bvalid |-> !trk_empty)
-    else $error("vmsg_eng_wr: B response without an outstanding write");
+  `VMSG_ASSERT(a_words_there, cur_valid_q && !cur_isidx_q -> avail_words_sva >= 12'(nw_q),
+    ("vmsg_eng_wr: burst words not in the element FIFO"))
+  `VMSG_ASSERT(a_beat_words, cur_valid_q && !cur_isidx_q -> nw_q >= 11'd1 && nw_q <= left_q && 32'(lane_q) + 32'(nw_q) <= LANES && last_q == (nw_q == left_q),
+    ("vmsg_eng_wr: beat word count inconsistent"))
+  `VMSG_ASSERT(a_aw_stable, $past(m_axi_awvalid && !m_axi_awready) -> m_axi_awvalid && $stable(m_axi_awaddr) && $stable(m_axi_awlen) && $stable(m_axi_awsize),
+    ("vmsg_eng_wr: AW changed while waiting"))
+  `VMSG_ASSERT(a_w_stable, $past(m_axi_wvalid && !m_axi_wready) -> m_axi_wvalid && $stable(m_axi_wdata) && $stable(m_axi_wstrb) && $stable(m_axi_wlast),
+    ("vmsg_eng_wr: W changed while waiting"))
+  `VMSG_ASSERT(a_aw_4k, m_axi_awvalid -> ((32'(m_axi_awaddr[11:0]) >> m_axi_awsize) + 32'(m_axi_awlen) + 1) << m_axi_awsize <= 32'd4096,
+    ("vmsg_eng_wr: burst crosses a 4 KiB boundary"))
+  `VMSG_ASSUME(a_b_expected, m_axi_bvalid -> !trk_empty,
+    ("vmsg_eng_wr: B response without an outstanding write"))
 `endif
 
 endmodule

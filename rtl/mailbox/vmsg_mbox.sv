@@ -38,6 +38,8 @@
 
 `default_nettype none
 
+`include "vmsg_assert.svh"
+
 module vmsg_mbox
   import vmsg_pkg::*;
 #(
@@ -637,85 +639,60 @@ module vmsg_mbox
     if (push) hdr_q[wr_slot_q] <= shadow_q[63:0];
   end
 
-`ifndef SYNTHESIS
-  // Assertions run from the first clock after reset. They use a flop of
-  // their own so that the reset net is only ever used asynchronously.
-  logic sva_en_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) sva_en_q <= 1'b0;
-    else         sva_en_q <= 1'b1;
-  end
+`ifdef VMSG_ASSERT_ON
+  // checks start one clock after reset (see vmsg_assert.svh)
+  `VMSG_SVA_EN(clk_i, rst_ni)
 
   // ---- FIFO bounds ----
-  a_count_range: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    count_q <= DEPTH_CNT)
-    else $error("vmsg_mbox: count %0d above DEPTH %0d", count_q, DEPTH);
-  a_no_push_full: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    push |-> count_q < DEPTH_CNT)
-    else $error("vmsg_mbox: push into a full FIFO");
-  a_no_pop_empty: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    pop_fifo |-> count_q != '0)
-    else $error("vmsg_mbox: pop of an empty FIFO");
-  a_ptrs_match_count: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    (32'(wr_slot_q) + SLOTS - 32'(rd_slot_q)) % SLOTS == 32'(count_q))
-    else $error("vmsg_mbox: pointers disagree with count");
+  `VMSG_ASSERT(a_count_range, count_q <= DEPTH_CNT,
+    ("vmsg_mbox: count %0d above DEPTH %0d", count_q, DEPTH))
+  `VMSG_ASSERT(a_no_push_full, push -> count_q < DEPTH_CNT,
+    ("vmsg_mbox: push into a full FIFO"))
+  `VMSG_ASSERT(a_no_pop_empty, pop_fifo -> count_q != '0,
+    ("vmsg_mbox: pop of an empty FIFO"))
+  `VMSG_ASSERT(a_ptrs_match_count, (32'(wr_slot_q) + SLOTS - 32'(rd_slot_q)) % SLOTS == 32'(count_q),
+    ("vmsg_mbox: pointers disagree with count"))
   // ---- head ----
   // An event that waits with no older FIFO message left is the next head.
-  a_evt_before_younger: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    head_free && evt_first && evt_avail |-> head_sel_d == HEAD_EVT)
-    else $error("vmsg_mbox: a FIFO message younger than the waiting event became head first");
-  a_head_fifo: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    (head_sel_q == HEAD_NONE) |-> count_q == '0)
-    else $error("vmsg_mbox: queued message but no head");
-  a_head_fifo_nonempty: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    (head_sel_q == HEAD_FIFO) |-> count_q != '0)
-    else $error("vmsg_mbox: FIFO head of an empty FIFO");
-  a_evt_only_to_drv: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    TO_DEVICE |-> head_sel_q != HEAD_EVT && !evt_ready_o)
-    else $error("vmsg_mbox: event head in the to-device mailbox");
-  a_evt_ready_valid: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    evt_ready_o |-> evt_valid_i)
-    else $error("vmsg_mbox: evt_ready without evt_valid");
-  a_evt_claim_head: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    evt_claim_q |-> head_sel_q == HEAD_EVT)
-    else $error("vmsg_mbox: event taken that is not the head");
+  `VMSG_ASSERT(a_evt_before_younger, head_free && evt_first && evt_avail -> head_sel_d == HEAD_EVT,
+    ("vmsg_mbox: a FIFO message younger than the waiting event became head first"))
+  `VMSG_ASSERT(a_head_fifo, (head_sel_q == HEAD_NONE) -> count_q == '0,
+    ("vmsg_mbox: queued message but no head"))
+  `VMSG_ASSERT(a_head_fifo_nonempty, (head_sel_q == HEAD_FIFO) -> count_q != '0,
+    ("vmsg_mbox: FIFO head of an empty FIFO"))
+  `VMSG_ASSERT(a_evt_only_to_drv, TO_DEVICE -> head_sel_q != HEAD_EVT && !evt_ready_o,
+    ("vmsg_mbox: event head in the to-device mailbox"))
+  `VMSG_ASSERT(a_evt_ready_valid, evt_ready_o -> evt_valid_i,
+    ("vmsg_mbox: evt_ready without evt_valid"))
+  `VMSG_ASSERT(a_evt_claim_head, evt_claim_q -> head_sel_q == HEAD_EVT,
+    ("vmsg_mbox: event taken that is not the head"))
   // The event producer holds a waiting event stable.
-  a_evt_stable: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    !TO_DEVICE && evt_valid_i && !evt_ready_o |=> evt_valid_i && $stable(evt_dev_id_i) && $stable(evt_vq_i))
-    else $error("vmsg_mbox: event input dropped or changed before ready");
+  `VMSG_ASSUME(a_evt_stable, $past(!TO_DEVICE && evt_valid_i && !evt_ready_o) -> evt_valid_i && $stable(evt_dev_id_i) && $stable(evt_vq_i),
+    ("vmsg_mbox: event input dropped or changed before ready"))
   // ---- request / ack ----
-  a_no_req_in_fill: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    fill_q |-> !tx_ctrl_req && !tx_win_req)
-    else $error("vmsg_mbox: writer request during the zero fill");
+  `VMSG_ASSERT(a_no_req_in_fill, fill_q -> !tx_ctrl_req && !tx_win_req,
+    ("vmsg_mbox: writer request during the zero fill"))
   // The registered framing check must describe the staged message as it is
   // now: nothing changed the staged header or the count (push or pop) in the
   // last cycle.
-  a_chk_fresh: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    commit |-> !$past(win_wr || discard || push || kick || fill_q || pop_fifo))
-    else $error("vmsg_mbox: commit processed with a stale framing check");
+  `VMSG_ASSERT(a_chk_fresh, commit -> !$past(win_wr || discard || push || kick || fill_q || pop_fifo),
+    ("vmsg_mbox: commit processed with a stale framing check"))
   // A held TX_CTRL request is the only one outstanding (the register block
   // sends the next request to TX_CTRL after this one's ack).
-  a_ctrl_hold_alone: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    tx_ctrl_hold |-> !tx_ctrl_req_i)
-    else $error("vmsg_mbox: TX_CTRL request while an earlier one is held");
-  a_ctrl_ack: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    tx_ctrl_ack_o |-> $past(tx_ctrl_req || fill_q))
-    else $error("vmsg_mbox: TX_CTRL ack without a request");
-  a_fill_progress: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    fill_q && !(&mask_q) |-> ram_we)
-    else $error("vmsg_mbox: zero fill stalled");
-  a_rx_ack_pending: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    (rd_ram_q || rd_pend_q) |-> !rx_win_req && !rx_ctrl_req)
-    else $error("vmsg_mbox: reader request while a window read is pending");
-  a_fifo_avail: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    fifo_avail == (count_d != '0))
-    else $error("vmsg_mbox: FIFO availability out of step with the count");
-  a_kick_not_push: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    !(kick && push))
-    else $error("vmsg_mbox: doorbell and push in one cycle");
-  a_kick_to_dev: assert property (@(posedge clk_i) disable iff (!sva_en_q)
-    kick |-> TO_DEVICE)
-    else $error("vmsg_mbox: doorbell from the to-driver mailbox");
+  `VMSG_ASSUME(a_ctrl_hold_alone, tx_ctrl_hold -> !tx_ctrl_req_i,
+    ("vmsg_mbox: TX_CTRL request while an earlier one is held"))
+  `VMSG_ASSERT(a_ctrl_ack, tx_ctrl_ack_o -> $past(tx_ctrl_req || fill_q),
+    ("vmsg_mbox: TX_CTRL ack without a request"))
+  `VMSG_ASSERT(a_fill_progress, fill_q && !(&mask_q) -> ram_we,
+    ("vmsg_mbox: zero fill stalled"))
+  `VMSG_ASSERT(a_rx_ack_pending, (rd_ram_q || rd_pend_q) -> !rx_win_req && !rx_ctrl_req,
+    ("vmsg_mbox: reader request while a window read is pending"))
+  `VMSG_ASSERT(a_fifo_avail, fifo_avail == (count_d != '0),
+    ("vmsg_mbox: FIFO availability out of step with the count"))
+  `VMSG_ASSERT(a_kick_not_push, !(kick && push),
+    ("vmsg_mbox: doorbell and push in one cycle"))
+  `VMSG_ASSERT(a_kick_to_dev, kick -> TO_DEVICE,
+    ("vmsg_mbox: doorbell from the to-driver mailbox"))
 `endif
 
 endmodule

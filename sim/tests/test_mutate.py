@@ -95,6 +95,15 @@ module t #(parameter int W = 4) (input logic clk_i, input logic a, input logic b
 `else
   assign sim_only = a ^ b;
 `endif
+`ifdef VMSG_ASSERT_ON
+  assign dbg2 = a && b;
+  `VMSG_ASSERT(a_y, a -> b, ("t: a"))
+`endif
+`ifndef VMSG_ASSERT_ON
+  assign syn_only3 = a || b;
+`else
+  assign sim_only2 = a ^ b;
+`endif
 endmodule
 """
     ms = sites(src)
@@ -104,7 +113,8 @@ endmodule
     for m in ms:
         line = text[m.line - 1]
         assert "//" not in src[m.start:m.end] and '"' not in src[m.start:m.end]
-        assert not any(k in line for k in ("$fatal", "$error", "$display", "assert", "dbg", "sim_only", "W < 2")), line
+        assert not any(k in line for k in ("$fatal", "$error", "$display", "assert", "ASSERT", "dbg", "sim_only",
+                                           "W < 2")), line
         col = m.start - src.rfind("\n", 0, m.start) - 1
         assert "//" not in line or line.index("//") > col, line  # not inside a comment of its line
     # the for header is not mutated, its body is
@@ -113,6 +123,7 @@ endmodule
     # the code that synthesis sees is mutated, in both directions of `ifdef / `else
     assert [m for m in ms if "syn_only =" in text[m.line - 1]]
     assert [m for m in ms if "syn_only2 =" in text[m.line - 1]]
+    assert [m for m in ms if "syn_only3 =" in text[m.line - 1]]
     assert [m for m in ms if m.old == "|" and "assign y" in text[m.line - 1]]
 
 

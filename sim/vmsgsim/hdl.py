@@ -76,6 +76,16 @@ def rtl_sources(only: tuple[str, ...] = ()) -> list[Path]:
     return gen + pkgs + mods + top
 
 
+def rtl_include_dirs() -> list[Path]:
+    """Folders that `include searches: the assertion macros, rtl/common/vmsg_assert.svh."""
+    return [RTL / "common"]
+
+
+def rtl_headers() -> list[Path]:
+    """Every header of the RTL (part of a build's fingerprint)."""
+    return sorted(p for d in rtl_include_dirs() for p in d.glob("*.svh"))
+
+
 @dataclass(frozen=True)
 class HdlConfig:
     """One HDL build: toplevel, parameters, options."""
@@ -124,7 +134,7 @@ class HdlConfig:
     def fingerprint(self) -> str:
         h = hashlib.sha256()
         h.update(json.dumps([self.top, self.params, self.defines, self.build_args()], default=str).encode())
-        for src in self.sources() + [LINT_WAIVERS]:
+        for src in self.sources() + (rtl_headers() if self.rtl else []) + [LINT_WAIVERS]:
             if src.exists():
                 h.update(_tree_name(src).encode())
                 h.update(src.read_bytes())
@@ -170,6 +180,7 @@ def build(cfg: HdlConfig, verbose: bool = False) -> Path:
         runner.build(
             sources=sources,
             hdl_toplevel=cfg.top,
+            includes=[str(d) for d in rtl_include_dirs()] if cfg.rtl else [],
             parameters=dict(cfg.params),
             defines=dict(cfg.defines),
             build_args=cfg.build_args(),

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 
-from .hdl import LINT_WAIVERS, rtl_sources
+from .hdl import LINT_WAIVERS, rtl_include_dirs, rtl_sources
 from .paths import REPORTS, ROOT
 from .tools import setup_verilator
 
@@ -25,6 +25,7 @@ def lint_cmd(top: str = TOP, params: dict[str, object] | None = None) -> list[st
     cmd = ["verilator", "--lint-only", "-Wall", "--top-module", top]
     for key, val in (params or {}).items():
         cmd.append(f"-G{key}={val}")
+    cmd += [f"-I{d}" for d in rtl_include_dirs()]
     cmd.append(str(LINT_WAIVERS))
     cmd += [str(p) for p in rtl_sources()]
     return cmd

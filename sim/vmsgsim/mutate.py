@@ -9,7 +9,7 @@ a relational or equality operator, a logical operator, a constant or one bit of
 it, a negated condition, a dropped term of a condition, a signal stuck at 0 or
 1, or a deleted assignment. Sites are found with a small tokenizer, only in
 code (continuous assignments, always blocks, functions); comments, strings,
-`ifndef SYNTHESIS` blocks, assertions, system tasks ($fatal, $error, ...),
+checking blocks (`ifndef SYNTHESIS`, `ifdef VMSG_ASSERT_ON`), assertions, system tasks ($fatal, $error, ...),
 parameter checks, declarations and loop headers are never mutated.
 
 The sample is drawn from --seed (fresh and printed when not given) and the
@@ -158,17 +158,21 @@ class _Sites:
         self.out: list[Mutant] = []
         self.excluded = self._excluded()
 
-    # regions that are never mutated: `ifndef SYNTHESIS ... `endif (and `ifdef ... `else ...)
+    # regions that are never mutated, the checking code of simulation: `ifndef SYNTHESIS ...
+    # `endif and `ifdef VMSG_ASSERT_ON ... `endif (rtl/common/vmsg_assert.svh), or the `else
+    # branch of `ifdef SYNTHESIS / `ifndef VMSG_ASSERT_ON
     def _excluded(self) -> set[int]:
         ex: set[int] = set()
-        stack: list[list] = []  # per open `ifdef/`ifndef: [is SYNTHESIS, simulation-only now]
+        stack: list[list] = []  # per open `ifdef/`ifndef: [a checking guard, checking-only now]
         t = self.t
         for i, x in enumerate(t):
             if x.kind == "directive":
                 name = x.text
                 if name in ("`ifndef", "`ifdef") and i + 1 < len(t):
-                    syn = t[i + 1].text == "SYNTHESIS"
-                    stack.append([syn, syn and name == "`ifndef"])
+                    macro = t[i + 1].text
+                    guard = macro in ("SYNTHESIS", "VMSG_ASSERT_ON")
+                    on = name == ("`ifndef" if macro == "SYNTHESIS" else "`ifdef")
+                    stack.append([guard, guard and on])
                     ex.add(i + 1)
                 elif name == "`else" and stack:
                     stack[-1][1] = stack[-1][0] and not stack[-1][1]
@@ -564,15 +568,17 @@ class Flow:
 
     # ---- lint
     def lint_cmd(self, replace: Path, by: Path) -> list[str]:
-        from .hdl import LINT_WAIVERS, rtl_sources
+        from .hdl import LINT_WAIVERS, rtl_include_dirs, rtl_sources
 
         if self.repo_rtl:
             srcs = [str(by) if Path(p).resolve() == replace.resolve() else str(p) for p in rtl_sources()]
+            incs = [f"-I{d}" for d in rtl_include_dirs()]
             return ["verilator", "--lint-only", "-Wall", "--top-module", self.top or "vmsg_periph",
-                    str(LINT_WAIVERS), *srcs]
+                    *incs, str(LINT_WAIVERS), *srcs]
         files = sorted(self.rtl.rglob("*.sv"), key=lambda p: (not p.name.endswith("_pkg.sv"), str(p)))
         srcs = [str(by) if p.resolve() == replace.resolve() else str(p) for p in files]
-        return ["verilator", "--lint-only", "-Wall", *(["--top-module", self.top] if self.top else []), *srcs]
+        incs = [f"-I{d}" for d in sorted({h.parent for h in self.rtl.rglob("*.svh")})]
+        return ["verilator", "--lint-only", "-Wall", *(["--top-module", self.top] if self.top else []), *incs, *srcs]
 
     def lint(self, m: Mutant, src: str) -> str:
         """'' when clean, else the first diagnostic."""

@@ -45,7 +45,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from .hdl import rtl_sources
+from .hdl import rtl_include_dirs, rtl_sources
 from .paths import BUILD, REPORTS, ROOT
 
 TOP = "vmsg_periph"
@@ -90,7 +90,8 @@ def rel(p: Path) -> str:
 def read_cmd(params: dict[str, str], top: str = TOP, files: list[Path] | None = None) -> str:
     files = rtl_sources() if files is None else files
     gparams = "".join(f" -G {k}={v}" for k, v in params.items())
-    return f"read_slang -j 1 -D SYNTHESIS{gparams} {' '.join(rel(p) for p in files)} --top {top}"
+    incs = "".join(f" -I {rel(d)}" for d in rtl_include_dirs())
+    return f"read_slang -j 1 -D SYNTHESIS{incs}{gparams} {' '.join(rel(p) for p in files)} --top {top}"
 
 
 def run_yosys(script: str, log: Path) -> subprocess.CompletedProcess:
