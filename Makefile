@@ -33,7 +33,7 @@ MUTATE_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup gen linux sim test unit lint docs synth synth-quick bench regress nightly cov waves waves-png waves-readme mutate clean
+.PHONY: help setup gen linux sim test unit lint formal docs synth synth-quick bench regress nightly cov waves waves-png waves-readme mutate clean
 
 help:
 	@sed -n 's/^## //p' Makefile
@@ -80,6 +80,11 @@ unit: setup linux
 ## lint      verilator --lint-only -Wall on all RTL
 lint: gen
 	$(PY) -m vmsgsim.lint
+
+## formal    prove the assertions of the FIFO, arbiter, AXI4-Lite front end, doorbells and event
+##           block with Yosys's SAT solver (ONLY=<pattern>; build/reports/formal.txt)
+formal: setup
+	$(PY) -m vmsgsim.formal $(if $(ONLY),--only '$(ONLY)')
 
 ## docs      HTML register documentation and C headers (build/gen/docs, build/gen/include)
 docs: gen

@@ -1,9 +1,11 @@
 // Synchronous FIFO with a read window: the first NRD entries are visible at once and up to NRD
 // entries can be removed in one cycle. The storage is an array without reset and with an
-// asynchronous read, so that it maps to distributed RAM. A push into a full FIFO and a pop of
-// more entries than it holds are illegal (asserted); the users check full_o / count_o.
+// asynchronous read, so that it maps to distributed RAM. A push into a full FIFO (unless a pop
+// frees an entry in the same cycle) and a pop of more entries than it holds are illegal
+// (VMSG_ASSUME rules); the users check full_o / count_o.
 // With NRD = 1, full_o and empty_o are registers (the push and pop only enter the last gate
-// before them), so that users can decide on them without the count compare.
+// before them), so that users can decide on them without the count compare. `make formal`
+// proves the flags against the count.
 
 `default_nettype none
 
@@ -72,8 +74,9 @@ module vmsg_eng_fifo #(
         full_q  <= 1'b0;
         empty_q <= 1'b1;
       end else begin
-        full_q  <= !pop_i[0] && ((count_q == CW'(DEPTH)) || (push_i && count_q == CW'(DEPTH - 1)));
-        empty_q <= !push_i && ((count_q == '0) || (pop_i[0] && count_q == CW'(1)));
+        // a push and a pop in one cycle leave the count, and so both flags, as they are
+        full_q  <= (full_q && !(pop_i[0] && !push_i)) || (push_i && !pop_i[0] && count_q == CW'(DEPTH - 1));
+        empty_q <= (empty_q && !(push_i && !pop_i[0])) || (pop_i[0] && !push_i && count_q == CW'(1));
       end
     end
     assign full_o  = full_q;
@@ -90,6 +93,8 @@ module vmsg_eng_fifo #(
     ("vmsg_eng_fifo: push into a full FIFO"))
   `VMSG_ASSUME(a_no_underflow, CW'(pop_i) <= count_q,
     ("vmsg_eng_fifo: pop of more entries than held"))
+  `VMSG_ASSERT(a_count_range, count_q <= CW'(DEPTH),
+    ("vmsg_eng_fifo: count %0d above DEPTH %0d", count_q, DEPTH))
   `VMSG_ASSERT(a_flags, full_o == (count_q == CW'(DEPTH)) && empty_o == (count_q == '0),
     ("vmsg_eng_fifo: full/empty flags out of step with the count"))
 `endif
