@@ -50,7 +50,16 @@ module vmsg_eng_burst #(
   input  wire           d_take_i
 );
 
-  localparam int unsigned DEW = QW + AW + 11 + 9 + 16 + 1;
+  // a burst descriptor (the fields of the d_* outputs)
+  typedef struct packed {
+    logic [QW-1:0] q;
+    logic [AW-1:0] addr;
+    logic [10:0]   words;
+    logic [8:0]    beats;
+    logic [15:0]   end_idx;
+    logic          adv;
+  } desc_t;
+  localparam int unsigned DEW = $bits(desc_t);
 
   // elaboration-time parameter checks
   if (MAX_BEATS < 2 || MAX_BEATS > 256) begin : g_param_err0
@@ -74,11 +83,12 @@ module vmsg_eng_burst #(
   // only used while hd_q is, so the order holds)
   logic [0:0][DEW-1:0] df_head;
   logic                df_full, df_empty, df_push, df_pop, push, hd_free;
-  logic [DEW-1:0]      o_desc;
+  desc_t               o_desc, d_desc;
   logic [$clog2(DESC_FIFO_DEPTH + 1)-1:0] df_count;
   logic                hd_valid_q;
-  logic [DEW-1:0]      hd_q;
-  assign o_desc = {o_q_q, o_addr_q, o_words_q, o_beats_q, o_end_q, o_adv_q};
+  desc_t               hd_q;
+  assign o_desc = '{q: o_q_q, addr: o_addr_q, words: o_words_q, beats: o_beats_q, end_idx: o_end_q,
+                    adv: o_adv_q};
   vmsg_eng_fifo #(.WIDTH(DEW), .DEPTH(DESC_FIFO_DEPTH), .NRD(1)) u_desc (
     .clk_i, .rst_ni,
     .push_i  (df_push),
@@ -93,7 +103,13 @@ module vmsg_eng_burst #(
   // the write path takes the oldest closed descriptor, or the open burst when there is none
   logic take_open;
   assign d_valid_o = hd_valid_q || o_valid_q;
-  assign {d_q_o, d_addr_o, d_words_o, d_beats_o, d_end_o, d_adv_o} = hd_valid_q ? hd_q : o_desc;
+  assign d_desc    = hd_valid_q ? hd_q : o_desc;
+  assign d_q_o     = d_desc.q;
+  assign d_addr_o  = d_desc.addr;
+  assign d_words_o = d_desc.words;
+  assign d_beats_o = d_desc.beats;
+  assign d_end_o   = d_desc.end_idx;
+  assign d_adv_o   = d_desc.adv;
   assign take_open = d_take_i && !hd_valid_q;
   assign hd_free   = !hd_valid_q || d_take_i;         // hd_q is free for the next cycle
   assign df_pop    = hd_free && !df_empty;            // the FIFO's head moves to hd_q

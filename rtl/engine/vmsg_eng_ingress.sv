@@ -65,7 +65,17 @@ module vmsg_eng_ingress #(
     $fatal(1, "vmsg_eng_ingress: NUM_Q must be 1..64");
   end
 
-  localparam int unsigned CW = 6 + 64;  // queue (6 bits), len, id
+  // a completion waiting in an input buffer
+  typedef struct packed {
+    logic [5:0]  q;      // queue as given (checked against NUM_Q at the head)
+    logic [31:0] len;
+    logic [31:0] id;
+  } cpl_t;
+  localparam int unsigned CW = $bits(cpl_t);
+
+  cpl_t s_cpl, fw_cpl;
+  assign s_cpl  = '{q: 6'(s_cpl_queue_i), len: s_cpl_len_i, id: s_cpl_id_i};
+  assign fw_cpl = '{q: fw_queue_i, len: fw_len_i, id: fw_id_i};
 
   // stream input buffer
   logic [0:0][CW-1:0] sb_data;
@@ -74,7 +84,7 @@ module vmsg_eng_ingress #(
   vmsg_eng_fifo #(.WIDTH(CW), .DEPTH(2), .NRD(1)) u_sbuf (
     .clk_i, .rst_ni,
     .push_i  (s_cpl_valid_i && !sb_full),
-    .wdata_i ({6'(s_cpl_queue_i), s_cpl_len_i, s_cpl_id_i}),
+    .wdata_i (s_cpl),
     .pop_i   (sb_pop),
     .rdata_o (sb_data),
     .count_o (sb_count),
@@ -89,7 +99,7 @@ module vmsg_eng_ingress #(
   vmsg_eng_fifo #(.WIDTH(CW), .DEPTH(CPL_FIFO_DEPTH), .NRD(1)) u_fbuf (
     .clk_i, .rst_ni,
     .push_i  (fw_push_i),
-    .wdata_i ({fw_queue_i, fw_len_i, fw_id_i}),
+    .wdata_i (fw_cpl),
     .pop_i   (fb_pop),
     .rdata_o (fb_data),
     .count_o (fw_count_o),
@@ -103,7 +113,7 @@ module vmsg_eng_ingress #(
   logic [1:0][QW-1:0]          h_q_q;
   logic [1:0][NUM_Q-1:0]       h_oh_q;
   logic [1:0][63:0]            h_data_q;
-  logic [1:0][CW-1:0]          src_data;
+  cpl_t [1:0]                  src_data;
   assign src_empty = {fb_empty, sb_empty};
   assign src_data  = {fb_data[0], sb_data[0]};
   assign sb_pop    = h_load[0];
@@ -111,7 +121,7 @@ module vmsg_eng_ingress #(
 
   for (genvar k = 0; k < 2; k++) begin : g_head
     logic [5:0] sq;
-    assign sq        = src_data[k][CW-1 -: 6];
+    assign sq        = src_data[k].q;
     assign h_load[k] = !src_empty[k] && (!h_valid_q[k] || h_pop[k]);
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
@@ -125,7 +135,7 @@ module vmsg_eng_ingress #(
         h_bad_q[k]   <= (32'(sq) >= NUM_Q);
         h_q_q[k]     <= QW'(sq);
         h_oh_q[k]    <= (32'(sq) >= NUM_Q) ? '0 : NUM_Q'(1) << sq;
-        h_data_q[k]  <= src_data[k][63:0];
+        h_data_q[k]  <= {src_data[k].len, src_data[k].id};
       end else if (h_pop[k]) begin
         h_valid_q[k] <= 1'b0;
       end

@@ -51,7 +51,12 @@ module vmsg_eng_piece #(
 );
 
   localparam int unsigned S  = $clog2(DW / 8);  // log2 bytes per beat
-  localparam int unsigned EW = QW + 16;
+  // an accepted element
+  typedef struct packed {
+    logic [QW-1:0] q;    // its queue
+    logic [15:0]   idx;  // its ring index (the queue's accepted count when it was accepted)
+  } elem_t;
+  localparam int unsigned EW = $bits(elem_t);
 
   // elaboration-time parameter checks
   if (MAX_BEATS < 2 || MAX_BEATS > 256) begin : g_param_err0
@@ -61,12 +66,14 @@ module vmsg_eng_piece #(
   // ---------------------------------------------------------------------------------------
   // element FIFO
   logic [0:0][EW-1:0] ef_head;
+  elem_t              e_in, h_e;
+  assign e_in = '{q: e_q_i, idx: e_idx_i};
   logic               ef_empty, ef_pop, ef_full;
   logic [$clog2(FIFO_DEPTH + 1)-1:0] ef_count;
   vmsg_eng_fifo #(.WIDTH(EW), .DEPTH(FIFO_DEPTH), .NRD(1)) u_efifo (
     .clk_i, .rst_ni,
     .push_i  (e_push_i),
-    .wdata_i ({e_q_i, e_idx_i}),
+    .wdata_i (e_in),
     .pop_i   (ef_pop),
     .rdata_o (ef_head),
     .count_o (ef_count),
@@ -74,9 +81,7 @@ module vmsg_eng_piece #(
     .empty_o (ef_empty)
   );
 
-  logic [QW-1:0] h_q;
-  logic [15:0]   h_idx;
-  assign {h_q, h_idx} = ef_head[0];
+  assign h_e = ef_head[0];
 
   // ---------------------------------------------------------------------------------------
   // lookup stage
@@ -97,10 +102,10 @@ module vmsg_eng_piece #(
       l_used_q  <= '0;
     end else if (ef_pop) begin
       l_valid_q <= 1'b1;
-      l_q_q     <= h_q;
-      l_idx_q   <= h_idx;
-      l_mask_q  <= ~(16'hFFFF << q_size_log2_i[h_q]);   // index % size = index & mask
-      l_used_q  <= q_used_i[h_q];
+      l_q_q     <= h_e.q;
+      l_idx_q   <= h_e.idx;
+      l_mask_q  <= ~(16'hFFFF << q_size_log2_i[h_e.q]);   // index % size = index & mask
+      l_used_q  <= q_used_i[h_e.q];
     end else if (l_take) begin
       l_valid_q <= 1'b0;
     end

@@ -75,7 +75,14 @@ module vmsg_eng_rd #(
 );
 
   localparam int unsigned S  = $clog2(DW / 8);
-  localparam int unsigned TW = QW + 16 + 1 + AW;  // tracker: queue, new, EVENT_IDX, address
+  // tracker entry: one outstanding decision read
+  typedef struct packed {
+    logic [QW-1:0] q;        // its queue
+    logic [15:0]   new_idx;  // the published idx the decision is for
+    logic          evidx;    // EVENT_IDX: the read is of used_event (else avail->flags)
+    logic [AW-1:0] addr;     // address read
+  } trk_t;
+  localparam int unsigned TW = $bits(trk_t);
 
   // ---------------------------------------------------------------------------------------
   // slot: the next read (loaded only when both stages are empty; reads are rare). A queue keeps
@@ -151,10 +158,12 @@ module vmsg_eng_rd #(
   logic [0:0][TW-1:0] trk_head;
   logic [$clog2(RD_OUTSTANDING + 1)-1:0] trk_count;
   logic r_hs;
+  trk_t trk_in, trk_hd;
+  assign trk_in = '{q: s_q_q, new_idx: s_new_q, evidx: s_evidx_q, addr: s_addr_q};
   vmsg_eng_fifo #(.WIDTH(TW), .DEPTH(RD_OUTSTANDING), .NRD(1)) u_trk (
     .clk_i, .rst_ni,
     .push_i  (load),
-    .wdata_i ({s_q_q, s_new_q, s_evidx_q, s_addr_q}),
+    .wdata_i (trk_in),
     .pop_i   (r_hs),
     .rdata_o (trk_head),
     .count_o (trk_count),
@@ -191,11 +200,7 @@ module vmsg_eng_rd #(
 
   // ---------------------------------------------------------------------------------------
   // responses: stage A holds the response with its tracker entry
-  logic [QW-1:0] t_q;
-  logic [15:0]   t_new;
-  logic          t_evidx;
-  logic [AW-1:0] t_addr;
-  assign {t_q, t_new, t_evidx, t_addr} = trk_head[0];
+  assign trk_hd = trk_head[0];
   assign m_axi_rready = 1'b1;
   assign r_hs         = m_axi_rvalid && !trk_empty;
 
@@ -205,7 +210,7 @@ module vmsg_eng_rd #(
     .limit_i     (tmo_limit_i),
     .busy_i      (!trk_empty),
     .resp_i      (r_hs),
-    .head_addr_i (t_addr),
+    .head_addr_i (trk_hd.addr),
     .tmo_o       (tmo_o),
     .tmo_addr_o  (tmo_addr_o)
   );
@@ -227,11 +232,11 @@ module vmsg_eng_rd #(
       a_v_q <= r_hs;
       if (r_hs) begin
         a_ok_q    <= !m_axi_rresp[1];
-        a_evidx_q <= t_evidx;
-        a_q_q     <= t_q;
-        a_new_q   <= t_new;
-        a_val_q   <= 16'(m_axi_rdata >> {t_addr[S-1:0], 3'b000});
-        a_addr_q  <= t_addr;
+        a_evidx_q <= trk_hd.evidx;
+        a_q_q     <= trk_hd.q;
+        a_new_q   <= trk_hd.new_idx;
+        a_val_q   <= 16'(m_axi_rdata >> {trk_hd.addr[S-1:0], 3'b000});
+        a_addr_q  <= trk_hd.addr;
       end
     end
   end

@@ -101,7 +101,16 @@ module vmsg_eng_wr #(
 
   localparam int unsigned S   = $clog2(DW / 8);
   localparam int unsigned LW  = (LANES > 1) ? $clog2(LANES) : 1;
-  localparam int unsigned TW  = 1 + QW + 16 + 1 + AW;   // tracker entry
+
+  // tracker entry: one outstanding write
+  typedef struct packed {
+    logic          is_idx;  // a used->idx write (else an element burst)
+    logic [QW-1:0] q;       // its queue
+    logic [15:0]   val;     // the idx written, or the ring index after the burst's last complete element
+    logic          adv;     // the burst ends on an element boundary
+    logic [AW-1:0] addr;    // address of the first byte
+  } trk_t;
+  localparam int unsigned TW = $bits(trk_t);
 
   // elaboration-time parameter checks
   if (IDW < 32 && (64'(AXI_ID) >> IDW) != 64'd0) begin : g_param_err_id
@@ -175,7 +184,7 @@ module vmsg_eng_wr #(
   // tracker of outstanding writes
   logic [0:0][TW-1:0] trk_head;
   logic               trk_full, trk_empty, trk_push, trk_pop;
-  logic [TW-1:0]      trk_in;
+  trk_t               trk_in, trk_hd;
   logic [$clog2(WR_OUTSTANDING + 1)-1:0] trk_count;
   vmsg_eng_fifo #(.WIDTH(TW), .DEPTH(WR_OUTSTANDING), .NRD(1)) u_trk (
     .clk_i, .rst_ni,
@@ -187,6 +196,7 @@ module vmsg_eng_wr #(
     .full_o  (trk_full),
     .empty_o (trk_empty)
   );
+  assign trk_hd = trk_head[0];
 
   // ---------------------------------------------------------------------------------------
   // taking the next transaction
@@ -220,8 +230,8 @@ module vmsg_eng_wr #(
       issue_idx_o <= load_idx;
     end
   end
-  assign trk_in      = load_idx ? {1'b1, idx_q_i, idx_val_i, 1'b0, idx_addr_i}
-                                : {1'b0, d_q_i, d_end_i, d_adv_i, d_addr_i};
+  assign trk_in      = load_idx ? '{is_idx: 1'b1, q: idx_q_i, val: idx_val_i, adv: 1'b0, addr: idx_addr_i}
+                                : '{is_idx: 1'b0, q: d_q_i, val: d_end_i, adv: d_adv_i, addr: d_addr_i};
 
   logic          awvalid_q;
   logic [AW-1:0] awaddr_q;
@@ -302,7 +312,7 @@ module vmsg_eng_wr #(
     .limit_i     (tmo_limit_i),
     .busy_i      (!trk_empty),
     .resp_i      (trk_pop),
-    .head_addr_i (trk_head[0][AW-1:0]),
+    .head_addr_i (trk_hd.addr),
     .tmo_o       (tmo_o),
     .tmo_addr_o  (tmo_addr_o)
   );
@@ -311,8 +321,7 @@ module vmsg_eng_wr #(
   // B responses (in order), registered with their tracker entry
   logic [NUM_Q-1:0] b_v_q;
   logic             b_ok_q;
-  logic [TW-1:0]    b_info_q;
-  logic [QW-1:0]    b_q;
+  trk_t             b_info_q;
   assign m_axi_bready = 1'b1;
   assign trk_pop      = m_axi_bvalid && !trk_empty;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -321,19 +330,22 @@ module vmsg_eng_wr #(
       b_ok_q   <= 1'b0;
       b_info_q <= '0;
     end else begin
-      b_v_q <= trk_pop ? onehot(trk_head[0][TW-2 -: QW]) : '0;
+      b_v_q <= trk_pop ? onehot(trk_hd.q) : '0;
       if (trk_pop) begin
         b_ok_q   <= !m_axi_bresp[1];
-        b_info_q <= trk_head[0];
+        b_info_q <= trk_hd;
       end
     end
   end
   assign b_o    = b_v_q;
   assign b_ok_o = b_ok_q;
-  assign {b_idx_o, b_q, b_val_o, b_adv_o, b_addr_o} = b_info_q;
+  assign b_idx_o  = b_info_q.is_idx;
+  assign b_val_o  = b_info_q.val;
+  assign b_adv_o  = b_info_q.adv;
+  assign b_addr_o = b_info_q.addr;
 
   logic unused_wr;
-  assign unused_wr = ^{m_axi_bid, m_axi_bresp[0], trk_count, w_hs, b_q};
+  assign unused_wr = ^{m_axi_bid, m_axi_bresp[0], trk_count, w_hs, b_info_q.q};
 
 `ifdef VMSG_ASSERT_ON
   // checks start one clock after reset (see vmsg_assert.svh)
