@@ -225,16 +225,23 @@ module vmsg_axil_regif
   `VMSG_SVA_EN(clk_i, rst_ni)
 
   // ---- responses of this slave: held until taken, payload stable ----
-  `VMSG_ASSERT(a_bvalid_stable, $past(s_axil_bvalid && !s_axil_bready) -> s_axil_bvalid && $stable(s_axil_bresp),
+  `VMSG_ASSERT(a_bvalid_stable,
+      $past(s_axil_bvalid && !s_axil_bready) -> s_axil_bvalid && $stable(s_axil_bresp),
     ("vmsg_axil_regif: B beat dropped or changed before bready"))
-  `VMSG_ASSERT(a_rvalid_stable, $past(s_axil_rvalid && !s_axil_rready) -> s_axil_rvalid && $stable(s_axil_rresp) && $stable(s_axil_rdata),
+  `VMSG_ASSERT(a_rvalid_stable,
+      $past(s_axil_rvalid && !s_axil_rready) -> s_axil_rvalid && $stable(s_axil_rresp)
+        && $stable(s_axil_rdata),
     ("vmsg_axil_regif: R beat dropped or changed before rready"))
   // ---- requests of the master: held until accepted, payload stable ----
-  `VMSG_ASSUME(a_awvalid_stable, $past(s_axil_awvalid && !s_axil_awready) -> s_axil_awvalid && $stable(s_axil_awaddr),
+  `VMSG_ASSUME(a_awvalid_stable,
+      $past(s_axil_awvalid && !s_axil_awready) -> s_axil_awvalid && $stable(s_axil_awaddr),
     ("vmsg_axil_regif: AXI master dropped or changed AW before awready"))
-  `VMSG_ASSUME(a_wvalid_stable, $past(s_axil_wvalid && !s_axil_wready) -> s_axil_wvalid && $stable(s_axil_wdata) && $stable(s_axil_wstrb),
+  `VMSG_ASSUME(a_wvalid_stable,
+      $past(s_axil_wvalid && !s_axil_wready) -> s_axil_wvalid && $stable(s_axil_wdata)
+        && $stable(s_axil_wstrb),
     ("vmsg_axil_regif: AXI master dropped or changed W before wready"))
-  `VMSG_ASSUME(a_arvalid_stable, $past(s_axil_arvalid && !s_axil_arready) -> s_axil_arvalid && $stable(s_axil_araddr),
+  `VMSG_ASSUME(a_arvalid_stable,
+      $past(s_axil_arvalid && !s_axil_arready) -> s_axil_arvalid && $stable(s_axil_araddr),
     ("vmsg_axil_regif: AXI master dropped or changed AR before arready"))
   // ---- one transaction at a time ----
   `VMSG_ASSERT(a_one_resp, !(bvalid_q && rvalid_q),
@@ -243,7 +250,8 @@ module vmsg_axil_regif
     ("vmsg_axil_regif: request issued while a response is pending"))
   `VMSG_ASSERT(a_req_one_cycle, $past(m_cpuif_req) -> !m_cpuif_req,
     ("vmsg_axil_regif: request held for more than one cycle"))
-  `VMSG_ASSUME(a_req_not_stalled, m_cpuif_req -> !(is_wr_q ? m_cpuif_req_stall_wr : m_cpuif_req_stall_rd),
+  `VMSG_ASSUME(a_req_not_stalled,
+      m_cpuif_req -> !(is_wr_q ? m_cpuif_req_stall_wr : m_cpuif_req_stall_rd),
     ("vmsg_axil_regif: request issued into a stalled register block"))
   `VMSG_ASSERT(a_resp_state, (bvalid_q || rvalid_q) == (state_q == ST_RESP),
     ("vmsg_axil_regif: response valid out of the RESP state"))
@@ -252,7 +260,8 @@ module vmsg_axil_regif
     ("vmsg_axil_regif: ack without a pending request"))
   `VMSG_ASSUME(a_ack_kind, in_flight -> !(is_wr_q ? m_cpuif_rd_ack : m_cpuif_wr_ack),
     ("vmsg_axil_regif: ack of the wrong kind"))
-  `VMSG_ASSUME(a_no_stall_in_flight, (state_q == ST_IDLE) -> !m_cpuif_req_stall_wr && !m_cpuif_req_stall_rd,
+  `VMSG_ASSUME(a_no_stall_in_flight,
+      (state_q == ST_IDLE) -> !m_cpuif_req_stall_wr && !m_cpuif_req_stall_rd,
     ("vmsg_axil_regif: register block stalls with nothing in flight"))
 `endif
 

@@ -219,7 +219,8 @@ module vmsg_doorbell #(
   // checks start one clock after reset (see vmsg_assert.svh)
   `VMSG_SVA_EN(clk_i, rst_ni)
 
-  `VMSG_ASSUME(a_kick_range, kick_valid_i -> (32'(kick_dev_i) < NUM_DEVS) && (32'(kick_vq_i) < NUM_VQS),
+  `VMSG_ASSUME(a_kick_range,
+      kick_valid_i -> (32'(kick_dev_i) < NUM_DEVS) && (32'(kick_vq_i) < NUM_VQS),
     ("vmsg_doorbell: kick dev %0d vq %0d out of range", kick_dev_i, kick_vq_i))
   // the register block sends one window request at a time, the next after the ack (stated on
   // the registered copies of its requests)

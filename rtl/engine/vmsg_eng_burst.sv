@@ -180,7 +180,8 @@ module vmsg_eng_burst #(
     ("vmsg_eng_burst: descriptor beat count out of range"))
   `VMSG_ASSERT(a_room, o_valid_q -> 32'(o_beats_q) + 32'(o_room_q) == MAX_BEATS,
     ("vmsg_eng_burst: open burst beat count and room disagree"))
-  `VMSG_ASSERT(a_cont_addr, p_valid_i && extend -> p_q_i == o_q_q && 32'(p_addr_i - o_addr_q) == 32'(o_words_q) * 4,
+  `VMSG_ASSERT(a_cont_addr,
+      p_valid_i && extend -> p_q_i == o_q_q && 32'(p_addr_i - o_addr_q) == 32'(o_words_q) * 4,
     ("vmsg_eng_burst: a piece continues a burst it does not follow"))
 `endif
 

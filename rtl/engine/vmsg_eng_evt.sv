@@ -108,7 +108,9 @@ module vmsg_eng_evt #(
 `ifdef VMSG_ASSERT_ON
   // checks start one clock after reset (see vmsg_assert.svh)
   `VMSG_SVA_EN(clk_i, rst_ni)
-  `VMSG_ASSERT(a_evt_stable, $past(evt_valid_o && !evt_ready_i) -> evt_valid_o && $stable(evt_dev_id_o) && $stable(evt_vq_o),
+  `VMSG_ASSERT(a_evt_stable,
+      $past(evt_valid_o && !evt_ready_i) -> evt_valid_o && $stable(evt_dev_id_o)
+        && $stable(evt_vq_o),
     ("vmsg_eng_evt: event changed while presented"))
   `VMSG_ASSERT(a_one_place, g_valid_q -> !pend_q[g_q_q],
     ("vmsg_eng_evt: an event both pending and chosen"))

@@ -244,7 +244,8 @@ module vmsg_eng_piece #(
     ("vmsg_eng_piece: element pushed into a full FIFO"))
   `VMSG_ASSERT(a_piece_page, p_valid_o -> (32'(p_addr_o[11:0]) + 32'(p_words_o) * 4) <= 32'd4096,
     ("vmsg_eng_piece: piece crosses a 4 KiB boundary"))
-  `VMSG_ASSERT(a_piece_beats, p_valid_o -> p_beats_o >= 9'd1 && p_beats_o <= 9'd2 && p_add_o <= 2'(p_beats_o),
+  `VMSG_ASSERT(a_piece_beats,
+      p_valid_o -> p_beats_o >= 9'd1 && p_beats_o <= 9'd2 && p_add_o <= 2'(p_beats_o),
     ("vmsg_eng_piece: piece beat counts out of range"))
 `endif
 

@@ -324,11 +324,14 @@ module vmsg_eng_rd #(
 `ifdef VMSG_ASSERT_ON
   // checks start one clock after reset (see vmsg_assert.svh)
   `VMSG_SVA_EN(clk_i, rst_ni)
-  `VMSG_ASSERT(a_ar_stable, $past(m_axi_arvalid && !m_axi_arready) -> m_axi_arvalid && $stable(m_axi_araddr),
+  `VMSG_ASSERT(a_ar_stable,
+      $past(m_axi_arvalid && !m_axi_arready) -> m_axi_arvalid && $stable(m_axi_araddr),
     ("vmsg_eng_rd: AR changed while waiting"))
   `VMSG_ASSUME(a_r_expected, m_axi_rvalid -> !trk_empty,
     ("vmsg_eng_rd: R data without an outstanding read"))
-  `VMSG_ASSERT(a_slot_wanted, (!(s_valid_q && !s_drop) || q_rd_req_i[s_q_q]) && (!(g_valid_q && !g_drop) || q_rd_req_i[g_q_q]),
+  `VMSG_ASSERT(a_slot_wanted,
+      (!(s_valid_q && !s_drop) || q_rd_req_i[s_q_q]) && (!(g_valid_q
+        && !g_drop) || q_rd_req_i[g_q_q]),
     ("vmsg_eng_rd: slot holds a read its queue no longer wants"))
 `endif
 

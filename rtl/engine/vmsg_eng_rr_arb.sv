@@ -59,9 +59,11 @@ module vmsg_eng_rr_arb #(
 `ifdef VMSG_ASSERT_ON
   // checks start one clock after reset (see vmsg_assert.svh)
   `VMSG_SVA_EN(clk_i, rst_ni)
-  `VMSG_ASSERT(a_onehot, $onehot0(gnt_oh) && (gnt_valid_o == (gnt_oh != '0)) && ((gnt_oh & ~req_i) == '0),
+  `VMSG_ASSERT(a_onehot,
+      $onehot0(gnt_oh) && (gnt_valid_o == (gnt_oh != '0)) && ((gnt_oh & ~req_i) == '0),
     ("vmsg_eng_rr_arb: grant not one-hot or not requested"))
-  `VMSG_ASSERT(a_next_mask, gnt_valid_o -> (in_upper ? ~upto[N-1:0] : ~upto[2*N-1:N]) == ~(gnt_oh | (gnt_oh - N'(1))),
+  `VMSG_ASSERT(a_next_mask,
+      gnt_valid_o -> (in_upper ? ~upto[N-1:0] : ~upto[2*N-1:N]) == ~(gnt_oh | (gnt_oh - N'(1))),
     ("vmsg_eng_rr_arb: next pointer mask wrong"))
 `endif
 

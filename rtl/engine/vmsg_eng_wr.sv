@@ -354,13 +354,21 @@ module vmsg_eng_wr #(
   assign avail_words_sva = 12'({ew_count_i, 1'b0}) - 12'(wp_q);
   `VMSG_ASSERT(a_words_there, cur_valid_q && !cur_isidx_q -> avail_words_sva >= 12'(nw_q),
     ("vmsg_eng_wr: burst words not in the element FIFO"))
-  `VMSG_ASSERT(a_beat_words, cur_valid_q && !cur_isidx_q -> nw_q >= 11'd1 && nw_q <= left_q && 32'(lane_q) + 32'(nw_q) <= LANES && last_q == (nw_q == left_q),
+  `VMSG_ASSERT(a_beat_words,
+      cur_valid_q && !cur_isidx_q -> nw_q >= 11'd1 && nw_q <= left_q
+        && 32'(lane_q) + 32'(nw_q) <= LANES && last_q == (nw_q == left_q),
     ("vmsg_eng_wr: beat word count inconsistent"))
-  `VMSG_ASSERT(a_aw_stable, $past(m_axi_awvalid && !m_axi_awready) -> m_axi_awvalid && $stable(m_axi_awaddr) && $stable(m_axi_awlen) && $stable(m_axi_awsize),
+  `VMSG_ASSERT(a_aw_stable,
+      $past(m_axi_awvalid && !m_axi_awready) -> m_axi_awvalid && $stable(m_axi_awaddr)
+        && $stable(m_axi_awlen) && $stable(m_axi_awsize),
     ("vmsg_eng_wr: AW changed while waiting"))
-  `VMSG_ASSERT(a_w_stable, $past(m_axi_wvalid && !m_axi_wready) -> m_axi_wvalid && $stable(m_axi_wdata) && $stable(m_axi_wstrb) && $stable(m_axi_wlast),
+  `VMSG_ASSERT(a_w_stable,
+      $past(m_axi_wvalid && !m_axi_wready) -> m_axi_wvalid && $stable(m_axi_wdata)
+        && $stable(m_axi_wstrb) && $stable(m_axi_wlast),
     ("vmsg_eng_wr: W changed while waiting"))
-  `VMSG_ASSERT(a_aw_4k, m_axi_awvalid -> ((32'(m_axi_awaddr[11:0]) >> m_axi_awsize) + 32'(m_axi_awlen) + 1) << m_axi_awsize <= 32'd4096,
+  `VMSG_ASSERT(a_aw_4k,
+      m_axi_awvalid
+        -> ((32'(m_axi_awaddr[11:0]) >> m_axi_awsize) + 32'(m_axi_awlen) + 1) << m_axi_awsize <= 32'd4096,
     ("vmsg_eng_wr: burst crosses a 4 KiB boundary"))
   `VMSG_ASSUME(a_b_expected, m_axi_bvalid -> !trk_empty,
     ("vmsg_eng_wr: B response without an outstanding write"))
