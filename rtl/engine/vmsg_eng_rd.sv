@@ -329,9 +329,9 @@ module vmsg_eng_rd #(
     ("vmsg_eng_rd: AR changed while waiting"))
   `VMSG_ASSUME(a_r_expected, m_axi_rvalid -> !trk_empty,
     ("vmsg_eng_rd: R data without an outstanding read"))
-  `VMSG_ASSERT(a_slot_wanted,
-      (!(s_valid_q && !s_drop) || q_rd_req_i[s_q_q]) && (!(g_valid_q
-        && !g_drop) || q_rd_req_i[g_q_q]),
+  // a queue keeps asking for its read until the read is issued or the queue is flushed
+  `VMSG_ASSUME(a_slot_wanted,
+      (!(s_valid_q && !s_drop) || q_rd_req_i[s_q_q]) && (!(g_valid_q && !g_drop) || q_rd_req_i[g_q_q]),
     ("vmsg_eng_rd: slot holds a read its queue no longer wants"))
 `endif
 

@@ -51,6 +51,8 @@ class Proof:
 
 _FIFO = ("engine/vmsg_eng_fifo.sv",)
 _ARB = ("engine/vmsg_eng_rr_arb.sv",)
+_RD = ("vmsg_pkg.sv", "engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_tmo.sv",
+       "engine/vmsg_eng_rd.sv")
 PROOFS: tuple[Proof, ...] = (
     Proof("fifo-d2", "vmsg_eng_fifo", _FIFO, {"WIDTH": 2, "DEPTH": 2, "NRD": 1}),
     Proof("fifo-d4", "vmsg_eng_fifo", _FIFO, {"WIDTH": 2, "DEPTH": 4, "NRD": 1}),
@@ -66,6 +68,8 @@ PROOFS: tuple[Proof, ...] = (
           {"NUM_DEVS": 2, "NUM_VQS": 2}),
     Proof("doorbell-3x3", "vmsg_doorbell", ("vmsg_pkg.sv", "common/vmsg_sdp_ram.sv", "doorbell/vmsg_doorbell.sv"),
           {"NUM_DEVS": 3, "NUM_VQS": 3}),
+    Proof("eng-rd-q2", "vmsg_eng_rd", _RD, {"NUM_Q": 2, "AW": 16}),
+    Proof("eng-rd-q5", "vmsg_eng_rd", _RD, {"NUM_Q": 5}),
     Proof("eng-evt-q4", "vmsg_eng_evt", ("vmsg_pkg.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_evt.sv"),
           {"NUM_Q": 4}),
     Proof("eng-evt-q7", "vmsg_eng_evt", ("vmsg_pkg.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_evt.sv"),
