@@ -439,7 +439,7 @@ module vmsg_eng_queue #(
       szmask_q  <= ~(16'hFFFF << size_log2_q);
       rst_old_q <= resetting_q && !finish_reset;
       drained_q <= drained && resetting_q && rst_old_q && !finish_reset && !issue_i && !ar_take_i;
-      busy_q    <= busy;
+      busy_q    <= busy && !finish_reset;  // the ring state starts again from 0 at the reset's end
 
       ld_ev_q   <= ld_i;
       ld_adv_q  <= ld_adv_i;
@@ -624,6 +624,8 @@ module vmsg_eng_queue #(
     ("vmsg_eng_queue: flush flag out of step with the error and reset state"))
   `VMSG_ASSUME(a_idx_take_flush, idx_take_i -> !rd_req_q && !(flush_q && $past(flush_q)),
     ("vmsg_eng_queue: used->idx write issued for a flushed queue or before its read"))
+  `VMSG_ASSERT(a_idle_after_reset, $past(finish_reset) -> !busy_q,
+    ("vmsg_eng_queue: STATUS.BUSY (and the configuration lock) still set after the reset ended"))
   `VMSG_ASSERT(a_reset_drained, finish_reset -> drained && !idx_take_i && !ar_take_i && !acc_i,
     ("vmsg_eng_queue: queue reset finished with work left"))
 `endif
