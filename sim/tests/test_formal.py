@@ -3,7 +3,8 @@ rtl/, and the flow finds a planted defect, names the rule it breaks and writes i
 
 The planted defects are made in a copy of rtl/ under build/ (the real rtl/ is never written):
 the FIFO's full flag as it was before the proofs found that a push and a pop in one cycle on a
-full FIFO cleared it, an AXI4-Lite B beat that drops before bready, a FIFO that counts wrong.
+full FIFO cleared it, an AXI4-Lite B beat that drops before bready, a register slice that
+loses the order of its beats, a FIFO that counts wrong.
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ def test_axil_b_drop_found(rtl_copy):
     res = formal.prove(p, rtl_copy)
     assert res.status == "failed", formal.describe(res)
     assert "a_bvalid_stable (counterexample)" in res.failing, res.failing
+
+
+def test_skid_order_defect_found(rtl_copy):
+    # the output register takes the input beat even when an older one waits in the skid register
+    _plant(rtl_copy, "engine/vmsg_eng_skid.sv", "out_data_q <= skid_valid_q ? skid_data_q : data_i;",
+           "out_data_q <= data_i;")
+    p = dataclasses.replace(_proof("skid-w5"), name="t-planted-skid")
+    res = formal.prove(p, rtl_copy)
+    assert res.status == "failed", formal.describe(res)
+    assert "a_ref_data (counterexample)" in res.failing, res.failing
 
 
 def test_open_induction_is_a_failure():

@@ -59,6 +59,8 @@ PROOFS: tuple[Proof, ...] = (
     Proof("fifo-d16", "vmsg_eng_fifo", _FIFO, {"WIDTH": 2, "DEPTH": 16, "NRD": 1}),
     Proof("fifo-d8-nrd2", "vmsg_eng_fifo", _FIFO, {"WIDTH": 2, "DEPTH": 8, "NRD": 2}),
     Proof("fifo-d8-nrd8", "vmsg_eng_fifo", _FIFO, {"WIDTH": 2, "DEPTH": 8, "NRD": 8}),
+    Proof("skid-w1", "vmsg_eng_skid", ("engine/vmsg_eng_skid.sv",), {"WIDTH": 1}),
+    Proof("skid-w5", "vmsg_eng_skid", ("engine/vmsg_eng_skid.sv",), {"WIDTH": 5}),
     Proof("rr-arb-n1", "vmsg_eng_rr_arb", _ARB, {"N": 1}),
     Proof("rr-arb-n2", "vmsg_eng_rr_arb", _ARB, {"N": 2}),
     Proof("rr-arb-n5", "vmsg_eng_rr_arb", _ARB, {"N": 5}),

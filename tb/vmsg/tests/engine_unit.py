@@ -678,9 +678,9 @@ async def test_event_idx_boundaries(dut):
     env.check_monitor()
 
 
-# docs/engine.md, Events: a decision takes effect (sets a pending bit or merges) in the cycle
-# that ends at the DECISION_EDGES-th rising edge after its R handshake.
-DECISION_EDGES = 3
+# docs/engine.md, Pipeline (read path): a decision takes effect (sets a pending bit or merges) in
+# the cycle that ends at the DECISION_EDGES-th rising edge after its R handshake on the bus.
+DECISION_EDGES = 4
 
 
 def events_of(env: EngineEnv, q: int) -> int:
