@@ -105,7 +105,9 @@ module vmsg_eng_piece #(
       l_q_q     <= h_e.q;
       l_idx_q   <= h_e.idx;
       l_mask_q  <= ~(16'hFFFF << q_size_log2_i[h_e.q]);   // index % size = index & mask
-      l_used_q  <= q_used_i[h_e.q];
+      // (ENABLE refuses a used ring that is not 4-byte aligned; dropping the low bits keeps an
+      // element of a queue reconfigured during its reset from making a misaligned piece)
+      l_used_q  <= {q_used_i[h_e.q][AW-1:2], 2'b00};
     end else if (l_take) begin
       l_valid_q <= 1'b0;
     end
@@ -240,6 +242,11 @@ module vmsg_eng_piece #(
 `ifdef VMSG_ASSERT_ON
   // checks start one clock after reset (see vmsg_assert.svh)
   `VMSG_SVA_EN(clk_i, rst_ni)
+  `VMSG_ASSERT(a_stage_align, (l_valid_q -> l_used_q[1:0] == 2'd0) && (a_valid_q -> a_addr_q[1:0] == 2'd0)
+                              && (pc_valid_q -> pc_addr_q[1:0] == 2'd0),
+    ("vmsg_eng_piece: an element address not 4-byte aligned"))
+  `VMSG_ASSERT(a_half, half_q -> a_valid_q && straddle,
+    ("vmsg_eng_piece: second half of an element that does not straddle a page"))
   `VMSG_ASSUME(a_push_room, e_push_i -> !ef_full,
     ("vmsg_eng_piece: element pushed into a full FIFO"))
   `VMSG_ASSERT(a_piece_page, p_valid_o -> (32'(p_addr_o[11:0]) + 32'(p_words_o) * 4) <= 32'd4096,

@@ -646,11 +646,22 @@ module vmsg_mbox
   // ---- FIFO bounds ----
   `VMSG_ASSERT(a_count_range, count_q <= DEPTH_CNT,
     ("vmsg_mbox: count %0d above DEPTH %0d", count_q, DEPTH))
+  // a commit accepted at once sees the count as it is (nothing changed it in the cycle before,
+  // stg_chg_q), and the zero fill that follows a commit keeps the room it found
+  `VMSG_ASSERT(a_chk_room,
+      !stg_chg_q && chk_code_q == ERR_NONE && !chk_doorbell_q -> count_q < DEPTH_CNT,
+    ("vmsg_mbox: framing check passed with the FIFO full"))
+  `VMSG_ASSERT(a_fill_room, fill_q -> count_q < DEPTH_CNT,
+    ("vmsg_mbox: zero fill with the FIFO full"))
   `VMSG_ASSERT(a_no_push_full, push -> count_q < DEPTH_CNT,
     ("vmsg_mbox: push into a full FIFO"))
   `VMSG_ASSERT(a_no_pop_empty, pop_fifo -> count_q != '0,
     ("vmsg_mbox: pop of an empty FIFO"))
-  `VMSG_ASSERT(a_ptrs_match_count, (32'(wr_slot_q) + SLOTS - 32'(rd_slot_q)) % SLOTS == 32'(count_q),
+  `VMSG_ASSERT(a_slot_range, wr_slot_q <= LAST_SLOT && rd_slot_q <= LAST_SLOT
+                            && 32'(wr_base_q) == 32'(wr_slot_q) * WORDS && 32'(rd_base_q) == 32'(rd_slot_q) * WORDS,
+    ("vmsg_mbox: slot pointer out of range or its base word out of step"))
+  `VMSG_ASSERT(a_ptrs_match_count,
+      (32'(wr_slot_q) + SLOTS - 32'(rd_slot_q)) % SLOTS == 32'(count_q),
     ("vmsg_mbox: pointers disagree with count"))
   // ---- head ----
   // An event that waits with no older FIFO message left is the next head.
@@ -667,15 +678,20 @@ module vmsg_mbox
   `VMSG_ASSERT(a_evt_claim_head, evt_claim_q -> head_sel_q == HEAD_EVT,
     ("vmsg_mbox: event taken that is not the head"))
   // The event producer holds a waiting event stable.
-  `VMSG_ASSUME(a_evt_stable, $past(!TO_DEVICE && evt_valid_i && !evt_ready_o) -> evt_valid_i && $stable(evt_dev_id_i) && $stable(evt_vq_i),
+  `VMSG_ASSUME(a_evt_stable,
+      $past(!TO_DEVICE && evt_valid_i && !evt_ready_o) -> evt_valid_i && $stable(evt_dev_id_i)
+        && $stable(evt_vq_i),
     ("vmsg_mbox: event input dropped or changed before ready"))
   // ---- request / ack ----
-  `VMSG_ASSERT(a_no_req_in_fill, fill_q -> !tx_ctrl_req && !tx_win_req,
+  // the register block sends the next request to a side after the ack of the one before (stated
+  // on the registered copies of its requests)
+  `VMSG_ASSUME(a_no_req_in_fill, fill_q -> !tx_ctrl_req && !tx_win_req,
     ("vmsg_mbox: writer request during the zero fill"))
   // The registered framing check must describe the staged message as it is
   // now: nothing changed the staged header or the count (push or pop) in the
   // last cycle.
-  `VMSG_ASSERT(a_chk_fresh, commit -> !$past(win_wr || discard || push || kick || fill_q || pop_fifo),
+  `VMSG_ASSERT(a_chk_fresh,
+      commit -> !$past(win_wr || discard || push || kick || fill_q || pop_fifo),
     ("vmsg_mbox: commit processed with a stale framing check"))
   // A held TX_CTRL request is the only one outstanding (the register block
   // sends the next request to TX_CTRL after this one's ack).
@@ -685,7 +701,7 @@ module vmsg_mbox
     ("vmsg_mbox: TX_CTRL ack without a request"))
   `VMSG_ASSERT(a_fill_progress, fill_q && !(&mask_q) -> ram_we,
     ("vmsg_mbox: zero fill stalled"))
-  `VMSG_ASSERT(a_rx_ack_pending, (rd_ram_q || rd_pend_q) -> !rx_win_req && !rx_ctrl_req,
+  `VMSG_ASSUME(a_rx_ack_pending, (rd_ram_q || rd_pend_q) -> !rx_win_req && !rx_ctrl_req,
     ("vmsg_mbox: reader request while a window read is pending"))
   `VMSG_ASSERT(a_fifo_avail, fifo_avail == (count_d != '0),
     ("vmsg_mbox: FIFO availability out of step with the count"))

@@ -4,7 +4,8 @@ rtl/, and the flow finds a planted defect, names the rule it breaks and writes i
 The planted defects are made in a copy of rtl/ under build/ (the real rtl/ is never written):
 the FIFO's full flag as it was before the proofs found that a push and a pop in one cycle on a
 full FIFO cleared it, an AXI4-Lite B beat that drops before bready, a register slice that
-loses the order of its beats, a FIFO that counts wrong.
+loses the order of its beats, a mailbox that takes an event while its head is busy, a FIFO
+that counts wrong.
 """
 
 from __future__ import annotations
@@ -49,36 +50,51 @@ def test_every_proof_holds():
         assert r.steps >= 1
 
 
-def test_fifo_flag_defect_found(rtl_copy):
-    _plant(rtl_copy, "engine/vmsg_eng_fifo.sv",
-           "full_q  <= (full_q && !(pop_i[0] && !push_i)) || (push_i && !pop_i[0] && count_q == CW'(DEPTH - 1));",
-           "full_q  <= !pop_i[0] && ((count_q == CW'(DEPTH)) || (push_i && count_q == CW'(DEPTH - 1)));")
-    p = dataclasses.replace(_proof("fifo-d4"), name="t-planted-fifo")
+# (proof, file, text, planted text, the rule that must fail)
+PLANTED = [
+    # the FIFO's full flag as it was: a push and a pop in one cycle on a full FIFO cleared it
+    ("fifo-d4", "engine/vmsg_eng_fifo.sv",
+     "full_q  <= (full_q && !(pop_i[0] && !push_i)) || (push_i && !pop_i[0] && count_q == CW'(DEPTH - 1));",
+     "full_q  <= !pop_i[0] && ((count_q == CW'(DEPTH)) || (push_i && count_q == CW'(DEPTH - 1)));", "a_flags"),
+    # a B beat that drops before bready
+    ("axil-regif", "common/vmsg_axil_regif.sv", "      if (b_hs) begin\n        bvalid_q  <= 1'b0;",
+     "      if (bvalid_q) begin\n        bvalid_q  <= 1'b0;", "a_bvalid_stable"),
+    # the output register takes the input beat even when an older one waits in the skid register
+    ("skid-w5", "engine/vmsg_eng_skid.sv", "out_data_q <= skid_valid_q ? skid_data_q : data_i;",
+     "out_data_q <= data_i;", "a_ref_data"),
+]
+
+
+@pytest.mark.parametrize("proof,rel,old,new,rule", PLANTED, ids=[x[0] for x in PLANTED])
+def test_planted_defect_found(rtl_copy, proof, rel, old, new, rule):
+    _plant(rtl_copy, rel, old, new)
+    p = dataclasses.replace(_proof(proof), name=f"t-planted-{proof}")
     res = formal.prove(p, rtl_copy)
     assert res.status == "failed", formal.describe(res)
-    assert "a_flags (counterexample)" in res.failing, res.failing
-    vcd = formal.FORMAL_DIR / p.name / "a_flags.vcd"
-    assert vcd.exists() and "count_q" in vcd.read_text()
+    assert f"{rule} (counterexample)" in res.failing, res.failing
+    vcd = formal.FORMAL_DIR / p.name / f"{rule}.vcd"
+    assert vcd.exists() and "$enddefinitions" in vcd.read_text()
     assert "FAILED" in formal.describe(res)
 
 
-def test_axil_b_drop_found(rtl_copy):
-    _plant(rtl_copy, "common/vmsg_axil_regif.sv", "      if (b_hs) begin\n        bvalid_q  <= 1'b0;",
-           "      if (bvalid_q) begin\n        bvalid_q  <= 1'b0;")
-    p = dataclasses.replace(_proof("axil-regif"), name="t-planted-axil")
-    res = formal.prove(p, rtl_copy)
+def test_mbox_event_take_defect_found(rtl_copy):
+    # an event is taken from the engine while the head is still busy
+    _plant(rtl_copy, "mailbox/vmsg_mbox.sv", "assign evt_take    = head_free && (head_sel_d == HEAD_EVT);",
+           "assign evt_take    = (head_sel_d == HEAD_EVT);")
+    p = dataclasses.replace(_proof("mbox-to-drv"), name="t-planted-mbox")
+    res = formal.prove(p, rtl_copy, diagnose=False)  # (naming every rule of the mailbox takes minutes)
     assert res.status == "failed", formal.describe(res)
-    assert "a_bvalid_stable (counterexample)" in res.failing, res.failing
+    assert formal.prove_rule(p, "a_evt_ready_valid", rtl_copy) == "failed"
+    assert (formal.FORMAL_DIR / p.name / "a_evt_ready_valid.vcd").exists()
 
 
-def test_skid_order_defect_found(rtl_copy):
-    # the output register takes the input beat even when an older one waits in the skid register
-    _plant(rtl_copy, "engine/vmsg_eng_skid.sv", "out_data_q <= skid_valid_q ? skid_data_q : data_i;",
-           "out_data_q <= data_i;")
-    p = dataclasses.replace(_proof("skid-w5"), name="t-planted-skid")
+def test_contradictory_input_rules_are_an_error(rtl_copy):
+    # an input rule that no run out of reset can obey: every assertion would hold for nothing
+    _plant(rtl_copy, "engine/vmsg_eng_rr_arb.sv", "`VMSG_SVA_EN(clk_i, rst_ni)",
+           "`VMSG_SVA_EN(clk_i, rst_ni)\n  `VMSG_ASSUME(a_never, 1'b0, (\"never\"))")
+    p = dataclasses.replace(_proof("rr-arb-n5"), name="t-vacuous-arb")
     res = formal.prove(p, rtl_copy)
-    assert res.status == "failed", formal.describe(res)
-    assert "a_ref_data (counterexample)" in res.failing, res.failing
+    assert res.status == "error" and "vacuous" in res.detail, formal.describe(res)
 
 
 def test_open_induction_is_a_failure():

