@@ -165,6 +165,10 @@ class RandomSystemTest(IoTest):
         self.mem_wr_latency = random.choice([0, 2, 16, 64])
         self.mem_rd_latency = random.choice([0, 4, 32])
         super().build_phase()
+        # A response may wait behind a full to-driver FIFO whose messages the driver reads word
+        # by word (whole slots at times): the wait grows with MSG_SIZE (40 us suits 64 bytes;
+        # msg256 once took 40 us from the request's commit to its response's pop).
+        self.bus_timeout_ns = max(40_000, 40_000 * self.params["MSG_SIZE"] // 64)
         if random.random() < 0.5:
             self.mem.set_backpressure(aw=random.random() * 0.4, w=random.random() * 0.4, b=random.random() * 0.4,
                                       ar=random.random() * 0.4, r=random.random() * 0.4)
