@@ -272,3 +272,29 @@ def test_counters_predicted(sb):
     assert c["dev"]["TX_ACCEPTED"] == (2, 2) and c["drv"]["RX_POPPED"] == (1, 1)
     assert c["dev"]["RX_UNDERFLOW"] == (1, 1) and c["drv"]["TX_DOORBELLS"] == (3, 3)
     assert c["dev"]["DB_KICKS"] == (3, 3) and c["dev"]["DB_COALESCED"] == (1, 2)
+
+
+def db_data(sb, start, end, value):
+    sb.write(MboxEvent("db_data", "dev", end, start, code=BIT, value=value))
+
+
+def data_errors(sb):
+    return [p for p in sb.problems() if "DB_DATA" in p]
+
+
+def test_db_data_read_after_the_kick_sees_its_data(sb):
+    kick(sb, 100, 200, data=4)
+    db_data(sb, 210, 260, 4)
+    assert not data_errors(sb), sb.problems()
+    db_data(sb, 270, 320, 0)
+    assert data_errors(sb), "a read begun after the kick's response returned the data before it"
+
+
+def test_db_data_read_begun_before_the_kick_response_may_see_the_data_before(sb):
+    kick(sb, 100, 200, data=0)
+    kick(sb, 300, 400, data=4)
+    db_data(sb, 390, 410, 0)   # began before the second commit's response: either value
+    db_data(sb, 395, 415, 4)
+    assert not data_errors(sb), sb.problems()
+    db_data(sb, 395, 420, 7)   # but nothing else
+    assert data_errors(sb)

@@ -92,6 +92,7 @@ class MailboxScoreboard(uvm_subscriber):
         self.stats = {"accepted": 0, "rejected": 0, "delivered": 0, "doorbells": 0, "engine_events": 0, "underflows": 0}
         self.pending_db: dict[int, bool] = {}
         self.last_db_data: dict[int, int] = {}
+        self.prev_db_data: dict[int, tuple[int | None, float]] = {}  # data before the last kick, its commit's end
         # doorbell -> (start, end) of the oldest kick the device side has not seen pending yet
         self.unobserved_kicks: dict[int, tuple[float, float]] = {}
         # doorbells whose unseen kick coalesced into a notification the device side has seen:
@@ -319,6 +320,9 @@ class MailboxScoreboard(uvm_subscriber):
             self._racing.add(p)
             self.phantom_bits.pop(p, None)
             return
+        # (a DB_DATA read that began before this commit's response may still return the data of
+        # the kick before: the doorbell stores the data a few cycles after the commit's request)
+        self.prev_db_data[p] = (self.last_db_data.get(p), ev.time_ns)
         self.last_db_data[p] = ref.payload_u32(ev.slot, 4)
         # A read that began after this commit began and saw the bit has seen this kick, even
         # if it completed before the commit's response (the bit is set before the B response).
@@ -375,8 +379,12 @@ class MailboxScoreboard(uvm_subscriber):
 
     def _on_db_data(self, ev: MboxEvent) -> None:
         p = ev.code
-        if p in self.last_db_data and ev.value != self.last_db_data[p]:
-            self.error(f"DB_DATA[{p}] reads {ev.value:#x} at {ev.time_ns}ns, last kick carried {self.last_db_data[p]:#x}")
+        if p not in self.last_db_data or ev.value == self.last_db_data[p]:
+            return
+        before, kick_done = self.prev_db_data.get(p, (None, -1.0))
+        if ev.start_ns < kick_done and ev.value == (0 if before is None else before):
+            return  # began before the last kick's commit was answered: the data before it
+        self.error(f"DB_DATA[{p}] reads {ev.value:#x} at {ev.time_ns}ns, last kick carried {self.last_db_data[p]:#x}")
 
     def on_reset(self) -> None:
         """Peripheral reset: everything queued or pending in hardware is gone (documented)."""
@@ -385,6 +393,7 @@ class MailboxScoreboard(uvm_subscriber):
             q.clear()
         self.pending_db.clear()
         self.last_db_data.clear()
+        self.prev_db_data.clear()
         self.unobserved_kicks.clear()
         self._joined.clear()
         self.phantom_bits.clear()
