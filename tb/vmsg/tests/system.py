@@ -167,7 +167,7 @@ class RandomSystemTest(IoTest):
         super().build_phase()
         # A response may wait behind a full to-driver FIFO whose messages the driver reads word
         # by word (whole slots at times): the wait grows with MSG_SIZE (40 us suits 64 bytes;
-        # msg256 once took 40 us from the request's commit to its response's pop).
+        # with msg256 a response was once popped more than 40 us after its request's commit).
         self.bus_timeout_ns = max(40_000, 40_000 * self.params["MSG_SIZE"] // 64)
         if random.random() < 0.5:
             self.mem.set_backpressure(aw=random.random() * 0.4, w=random.random() * 0.4, b=random.random() * 0.4,
