@@ -320,11 +320,6 @@ module vmsg_used_engine #(
   b_t                  b_in_q;
   r_t                  r_in_q;
   logic                bvalid_q, rvalid_q;
-  logic [AXI_ID_W-1:0] wr_awid, rd_arid;
-  logic [1:0]          wr_awburst, rd_arburst;
-  logic                wr_awlock, rd_arlock;
-  logic [3:0]          wr_awcache, rd_arcache;
-  logic [2:0]          wr_awprot, rd_arprot;
   logic                wr_awvalid, wr_awready, wr_wvalid, wr_wready, wr_bready;
   logic                rd_arvalid, rd_arready, rd_rready;
 
@@ -344,9 +339,9 @@ module vmsg_used_engine #(
     .issue_o (issue), .issue_idx_o (issue_idx),
     .b_o (b), .b_idx_o (b_idx), .b_ok_o (b_ok), .b_val_o (b_val),
     .b_adv_o (b_adv), .b_addr_o (b_addr),
-    .m_axi_awid (wr_awid), .m_axi_awaddr (wr_aw.addr), .m_axi_awlen (wr_aw.len),
-    .m_axi_awsize (wr_aw.size), .m_axi_awburst (wr_awburst), .m_axi_awlock (wr_awlock),
-    .m_axi_awcache (wr_awcache), .m_axi_awprot (wr_awprot), .m_axi_awvalid (wr_awvalid),
+    .m_axi_awid, .m_axi_awaddr (wr_aw.addr), .m_axi_awlen (wr_aw.len),
+    .m_axi_awsize (wr_aw.size), .m_axi_awburst, .m_axi_awlock,
+    .m_axi_awcache, .m_axi_awprot, .m_axi_awvalid (wr_awvalid),
     .m_axi_awready (wr_awready),
     .m_axi_wdata (wr_w.data), .m_axi_wstrb (wr_w.strb), .m_axi_wlast (wr_w.last),
     .m_axi_wvalid (wr_wvalid), .m_axi_wready (wr_wready),
@@ -364,9 +359,9 @@ module vmsg_used_engine #(
     .ar_take_o (ar_take), .ar_q_o (ar_q), .r_o (r), .r_q_o (r_q),
     .dec_o (dec), .dec_new_o (dec_new), .dec_notify_o (dec_notify),
     .rerr_o (rerr), .rerr_addr_o (rerr_addr),
-    .m_axi_arid (rd_arid), .m_axi_araddr (rd_ar.addr), .m_axi_arlen (rd_ar.len),
-    .m_axi_arsize (rd_ar.size), .m_axi_arburst (rd_arburst), .m_axi_arlock (rd_arlock),
-    .m_axi_arcache (rd_arcache), .m_axi_arprot (rd_arprot), .m_axi_arvalid (rd_arvalid),
+    .m_axi_arid, .m_axi_araddr (rd_ar.addr), .m_axi_arlen (rd_ar.len),
+    .m_axi_arsize (rd_ar.size), .m_axi_arburst, .m_axi_arlock,
+    .m_axi_arcache, .m_axi_arprot, .m_axi_arvalid (rd_arvalid),
     .m_axi_arready (rd_arready),
     .m_axi_rid (r_in_q.id), .m_axi_rdata (r_in_q.data), .m_axi_rresp (r_in_q.resp),
     .m_axi_rlast (r_in_q.last),
@@ -376,7 +371,7 @@ module vmsg_used_engine #(
   // ---------------------------------------------------------------------------------------
   // AXI boundary: register slices on AW, W and AR, registers on B and R (always accepted), so
   // that no handshake of the interconnect reaches the engine's state in the same cycle and the
-  // outputs come from flops. The attributes that are parameters pass straight through.
+  // outputs come from flops. The attributes, which are parameters, go straight to the ports.
   vmsg_eng_skid #(.WIDTH($bits(ax_t))) u_aw_slice (
     .clk_i, .rst_ni,
     .valid_i (wr_awvalid), .ready_o (wr_awready), .data_i (wr_aw),
@@ -385,11 +380,6 @@ module vmsg_used_engine #(
   assign m_axi_awaddr  = aw_out.addr;
   assign m_axi_awlen   = aw_out.len;
   assign m_axi_awsize  = aw_out.size;
-  assign m_axi_awid    = wr_awid;
-  assign m_axi_awburst = wr_awburst;
-  assign m_axi_awlock  = wr_awlock;
-  assign m_axi_awcache = wr_awcache;
-  assign m_axi_awprot  = wr_awprot;
 
   vmsg_eng_skid #(.WIDTH($bits(w_t))) u_w_slice (
     .clk_i, .rst_ni,
@@ -408,11 +398,6 @@ module vmsg_used_engine #(
   assign m_axi_araddr  = ar_out.addr;
   assign m_axi_arlen   = ar_out.len;
   assign m_axi_arsize  = ar_out.size;
-  assign m_axi_arid    = rd_arid;
-  assign m_axi_arburst = rd_arburst;
-  assign m_axi_arlock  = rd_arlock;
-  assign m_axi_arcache = rd_arcache;
-  assign m_axi_arprot  = rd_arprot;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
