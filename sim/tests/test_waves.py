@@ -145,7 +145,7 @@ def test_view_loads_on_every_configuration(label):
     logged = re.search(r"HEADER ([0-9a-f]{16})", (run_dir / "sim.log").read_text())
     assert logged, "the fixture did not log its message"
     written = int.from_bytes(bytes.fromhex(logged.group(1)), "little")
-    seen = [int(v, 2) for _, v in waves.values(fst, f"{waves.TOP}.u_mbox_to_dev.head_hdr") if set(v) <= {"0", "1"}]
+    seen = [int(v, 2) for _, v in waves.values(fst, f"{waves.TOP}.u_mbox_to_dev.u_rd.head_hdr") if set(v) <= {"0", "1"}]
     assert written in seen, f"head_hdr never held the committed header {written:#018x}: {[hex(v) for v in seen]}"
     rows = {s.alias: s.fmt for s in next(g for g in waves.blocks(params) if g.title == "mailbox driver -> device").sigs}
     procs = waves.write_filters(BUILD / "waves" / "filters")

@@ -49,11 +49,16 @@ class Proof:
     files: tuple[str, ...]  # relative to rtl/, in read order
     params: dict[str, int] = field(default_factory=dict)
     max_steps: int = 12  # longest induction tried
+    # sub-blocks whose ports are the block's own (it only connects them): their input rules are
+    # the block's input rules, so they stay assumptions
+    env: tuple[str, ...] = ()
 
 
 _FIFO = ("engine/vmsg_eng_fifo.sv",)
 _ARB = ("engine/vmsg_eng_rr_arb.sv",)
-_MBOX = ("vmsg_pkg.sv", "common/vmsg_sdp_ram.sv", "mailbox/vmsg_mbox_check.sv", "mailbox/vmsg_mbox.sv")
+_MBOX = ("vmsg_pkg.sv", "common/vmsg_sdp_ram.sv", "mailbox/vmsg_mbox_check.sv", "mailbox/vmsg_mbox_wr.sv",
+         "mailbox/vmsg_mbox_slots.sv", "mailbox/vmsg_mbox_rd.sv", "mailbox/vmsg_mbox.sv")
+_MBOX_ENV = ("u_wr", "u_rd")  # the register blocks' and the engine's rules, stated at the ports
 _PIECE = ("vmsg_pkg.sv", "engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_piece.sv")
 _RD = ("vmsg_pkg.sv", "engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_tmo.sv",
        "engine/vmsg_eng_rd.sv")
@@ -74,10 +79,14 @@ PROOFS: tuple[Proof, ...] = (
           {"NUM_DEVS": 2, "NUM_VQS": 2}),
     Proof("doorbell-3x3", "vmsg_doorbell", ("vmsg_pkg.sv", "common/vmsg_sdp_ram.sv", "doorbell/vmsg_doorbell.sv"),
           {"NUM_DEVS": 3, "NUM_VQS": 3}),
-    Proof("mbox-to-drv", "vmsg_mbox", _MBOX, {"MSG_SIZE": 44, "DEPTH": 2, "TO_DEVICE": 0, "NUM_DEVS": 2, "NUM_VQS": 2}),
-    Proof("mbox-to-dev", "vmsg_mbox", _MBOX, {"MSG_SIZE": 44, "DEPTH": 2, "TO_DEVICE": 1, "NUM_DEVS": 2, "NUM_VQS": 2}),
+    Proof("mbox-to-drv", "vmsg_mbox", _MBOX, {"MSG_SIZE": 44, "DEPTH": 2, "TO_DEVICE": 0, "NUM_DEVS": 2, "NUM_VQS": 2},
+          env=_MBOX_ENV),
+    Proof("mbox-to-dev", "vmsg_mbox", _MBOX, {"MSG_SIZE": 44, "DEPTH": 2, "TO_DEVICE": 1, "NUM_DEVS": 2, "NUM_VQS": 2},
+          env=_MBOX_ENV),
     Proof("mbox-hdr8", "vmsg_mbox", _MBOX,
-          {"MSG_SIZE": 48, "DEPTH": 3, "TO_DEVICE": 0, "HDR_FORMAT": 1, "NUM_DEVS": 2, "NUM_VQS": 2}),
+          {"MSG_SIZE": 48, "DEPTH": 3, "TO_DEVICE": 0, "HDR_FORMAT": 1, "NUM_DEVS": 2, "NUM_VQS": 2}, env=_MBOX_ENV),
+    Proof("mbox-slots", "vmsg_mbox_slots", ("common/vmsg_sdp_ram.sv", "mailbox/vmsg_mbox_slots.sv"),
+          {"MSG_SIZE": 8, "DEPTH": 3}),
     Proof("eng-rd-q2", "vmsg_eng_rd", _RD, {"NUM_Q": 2, "AW": 16}),
     Proof("eng-rd-q5", "vmsg_eng_rd", _RD, {"NUM_Q": 5}),
     Proof("eng-piece-q4", "vmsg_eng_piece", _PIECE, {"NUM_Q": 4}),
@@ -120,7 +129,7 @@ def _script(p: Proof, rtl: Path, keep: str | None, vcd: Path | None, others: str
         f"prep -top {p.top}",
         "flatten",
         # a sub-block's input rules are obligations of the block that drives it
-        f"chformal -assume2assert {p.top}/*.*",
+        f"chformal -assume2assert {p.top}/*.*" + "".join(f" {p.top}/{e}.* %d" for e in p.env),
     ]
     if keep is not None:  # prove one rule; the others removed or assumed
         flag = "-remove" if others == "remove" else "-assert2assume"
@@ -189,10 +198,14 @@ def rules(p: Proof, rtl: Path) -> list[str]:
     return sorted(line.split("/", 1)[1] for line in listing.read_text().split() if "/" in line)
 
 
-def prove_rule(p: Proof, rule: str, rtl: Path = REPO_RTL) -> str:
-    """Prove one rule of p: alone, then with the others assumed if its induction needs them.
-    Returns "proved", "failed" (a counterexample, in build/formal/<proof>/<rule>.vcd), "open"
-    or "error"."""
+def prove_rule(p: Proof, rule: str, rtl: Path = REPO_RTL, known: list[str] | None = None) -> str:
+    """Prove one rule of p (a name from rules(): label, or inst.label in a sub-block): alone,
+    then with the others assumed if its induction needs them. Returns "proved", "failed" (a
+    counterexample, in build/formal/<proof>/<rule>.vcd), "open" or "error". A name that is not
+    one of p's rules is a ValueError (it would select nothing and prove nothing)."""
+    known = rules(p, rtl) if known is None else known
+    if rule not in known:
+        raise ValueError(f"formal {p.name}: no rule {rule!r}; its rules: {', '.join(known)}")
     out = FORMAL_DIR / p.name
     out.mkdir(parents=True, exist_ok=True)
     status = "error"
@@ -224,7 +237,7 @@ def prove(p: Proof, rtl: Path = REPO_RTL, diagnose: bool = True) -> Outcome:
     elif status != "proved" and diagnose:
         # name the rules that fail, each with its own trace
         for rule in obligations:
-            r_status = prove_rule(p, rule, rtl)
+            r_status = prove_rule(p, rule, rtl, obligations)
             if r_status != "proved":
                 res.failing.append(f"{rule} ({'counterexample' if r_status == 'failed' else r_status})")
     res.seconds = time.monotonic() - t0
