@@ -91,6 +91,17 @@ def test_mbox_event_take_defect_found(rtl_copy):
     assert (formal.FORMAL_DIR / p.name / "u_rd.a_evt_ready_valid.vcd").exists()
 
 
+def test_mbox_pop_of_empty_found(rtl_copy):
+    # the reader pops the slot FIFO on every POP, also with no FIFO message at the head: that
+    # breaks the slot FIFO's input rule, an obligation of the mailbox (not an assumption of its
+    # proof)
+    _plant(rtl_copy, "mailbox/vmsg_mbox_rd.sv", "assign pop_fifo  = pop && (head_sel_q == HEAD_FIFO);",
+           "assign pop_fifo  = rx_ctrl_req && rx_ctrl_pop;")
+    p = dataclasses.replace(_proof("mbox-to-drv"), name="t-planted-mbox-pop")
+    assert formal.prove(p, rtl_copy, diagnose=False).status == "failed"
+    assert formal.prove_rule(p, "u_slots.a_no_pop_empty", rtl_copy) == "failed"
+
+
 def test_unknown_rule_is_an_error():
     # a rule name that selects nothing must not pass as proved
     with pytest.raises(ValueError, match="no rule 'a_evt_ready_valid'"):
