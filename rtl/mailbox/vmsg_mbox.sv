@@ -118,7 +118,7 @@ module vmsg_mbox
   logic              rd_re;
   logic [WIDX_W-1:0] rd_widx;
   // slot FIFO -> writer, reader
-  logic [8:0]        count;
+  logic [8:0]        count, count_next;
   logic              full;
   logic [8:0]        head_len;
   logic [63:0]       head_hdr;
@@ -183,7 +183,8 @@ module vmsg_mbox
     .rd_widx_i  (rd_widx),
     .rd_data_o  (rd_data),
     .pop_i      (pop),
-    .count_o    (count),
+    .count_o      (count),
+    .count_next_o (count_next),
     .full_o     (full),
     .head_len_o (head_len),
     .head_hdr_o (head_hdr)
@@ -218,6 +219,7 @@ module vmsg_mbox
     .evt_dev_id_i    (evt_dev_id_i),
     .evt_vq_i        (evt_vq_i),
     .count_i         (count),
+    .count_next_i    (count_next),
     .push_i          (push),
     .head_len_i      (head_len),
     .head_hdr_i      (head_hdr),

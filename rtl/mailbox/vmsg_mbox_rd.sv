@@ -22,7 +22,8 @@
 // of the registered request, and a push in that cycle is seen by the FIFO's
 // count from the next.
 //
-// count_i and push_i are the slot FIFO's count and the writer's push to it;
+// count_i, count_next_i and push_i are the slot FIFO's count (now and after this cycle)
+// and the writer's push to it;
 // pop_o and rd_re_o/rd_widx_o drive the slot FIFO (rd_data_i two cycles later).
 
 `default_nettype none
@@ -72,6 +73,7 @@ module vmsg_mbox_rd
 
   // slot FIFO
   input  wire logic [CNT_W-1:0]  count_i,             // messages queued
+  input  wire logic [CNT_W-1:0]  count_next_i,        // ... after this cycle (push_i, pop_o)
   input  wire logic              push_i,              // the writer queues one in this cycle
   input  wire logic [8:0]        head_len_i,          // HEAD_LEN of the oldest queued message
   input  wire logic [63:0]       head_hdr_i,          // its first 8 bytes (waveform tap)
@@ -146,7 +148,7 @@ module vmsg_mbox_rd
 
   // the slot FIFO's count after this cycle
   logic [CNT_W-1:0] count_d;
-  assign count_d = count_i + CNT_W'(push_i) - CNT_W'(pop_fifo);
+  assign count_d = count_next_i;
 
   // A new head is chosen in the cycle the old one is popped (or when there
   // was none), from the FIFO as it is after this cycle and the event input.

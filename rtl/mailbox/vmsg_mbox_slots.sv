@@ -12,7 +12,8 @@
 // Rules for the user (assumptions below): push_i only when not full_o, pop_i
 // only when count_o is not 0. A push and a pop may come in one cycle.
 //
-// Timing: count_o, full_o and head_len_o come from flops (head_len_o through
+// Timing: count_o, full_o and head_len_o come from flops (count_next_o is
+// count_o with this cycle's push and pop, through one adder) (head_len_o through
 // a SLOTS-way mux of the length memory); a push or pop shows in them the next
 // cycle. rd_data_o holds the word two cycles after rd_re_i (the RAM's read
 // register and its output register). The staging slot is never the read
@@ -46,6 +47,7 @@ module vmsg_mbox_slots #(
   input  wire logic              pop_i,
   // state
   output      logic [CNT_W-1:0]  count_o,       // messages queued
+  output      logic [CNT_W-1:0]  count_next_o,  // ... after this cycle's push and pop
   output      logic              full_o,        // count_o == DEPTH
   output      logic [8:0]        head_len_o,    // HEAD_LEN of the oldest (when count_o != 0)
   output      logic [63:0]       head_hdr_o     // its first 8 bytes (waveform tap)
@@ -98,7 +100,7 @@ module vmsg_mbox_slots #(
       rd_slot_q <= '0;
       rd_base_q <= '0;
     end else begin
-      count_q <= count_q + CNT_W'(push_i) - CNT_W'(pop_i);
+      count_q <= count_next_o;
       if (push_i) begin
         wr_slot_q <= (wr_slot_q == LAST_SLOT) ? '0 : wr_slot_q + 1'b1;
         wr_base_q <= (wr_slot_q == LAST_SLOT) ? '0 : wr_base_q + SLOT_STRIDE;
@@ -115,7 +117,8 @@ module vmsg_mbox_slots #(
     if (push_i) hdr_q[wr_slot_q] <= push_hdr_i;
   end
 
-  assign count_o    = count_q;
+  assign count_o      = count_q;
+  assign count_next_o = count_q + CNT_W'(push_i) - CNT_W'(pop_i);
   assign full_o     = (count_q == DEPTH_CNT);
   assign head_len_o = len_q[rd_slot_q];
   assign head_hdr_o = hdr_q[rd_slot_q];

@@ -63,8 +63,8 @@ PLANTED = [
     ("skid-w5", "engine/vmsg_eng_skid.sv", "out_data_q <= skid_valid_q ? skid_data_q : data_i;",
      "out_data_q <= data_i;", "a_ref_data"),
     # the mailbox's slot FIFO forgets its pops in the count
-    ("mbox-slots", "mailbox/vmsg_mbox_slots.sv", "count_q <= count_q + CNT_W'(push_i) - CNT_W'(pop_i);",
-     "count_q <= count_q + CNT_W'(push_i);", "a_ptrs_match_count"),
+    ("mbox-slots", "mailbox/vmsg_mbox_slots.sv", "assign count_next_o = count_q + CNT_W'(push_i) - CNT_W'(pop_i);",
+     "assign count_next_o = count_q + CNT_W'(push_i);", "a_ptrs_match_count"),
 ]
 
 
