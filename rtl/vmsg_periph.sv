@@ -125,9 +125,6 @@ module vmsg_periph
   import vmsg_drv_regs_pkg::*;
   import vmsg_dev_regs_pkg::*;
 
-  // Both register ports: 32-bit data, 16-bit byte addresses.
-  localparam int unsigned REG_AW = 16;
-
   // ---------------------------------------------------------------------------
   // Parameter checks (elaboration time)
   // ---------------------------------------------------------------------------
@@ -166,161 +163,84 @@ module vmsg_periph
   if (AXI_ID_W < 1 || AXI_ID_W > 32) begin : g_bad_id_w
     $fatal(1, "vmsg_periph: AXI_ID_W %0d must be 1..32", AXI_ID_W);
   end
-  // The generated register blocks must match the 32-bit AXI4-Lite ports, fit
-  // the 16-bit address space, and (device map) reach the engine window.
-  if (VMSG_DRV_REGS_DATA_WIDTH != 32 || VMSG_DEV_REGS_DATA_WIDTH != 32) begin : g_bad_regs_data_w
-    $fatal(1, "vmsg_periph: register blocks must be 32 bits wide");
-  end
-  if (VMSG_DRV_REGS_MIN_ADDR_WIDTH > REG_AW || VMSG_DEV_REGS_MIN_ADDR_WIDTH > REG_AW
-      || VMSG_DRV_REGS_SIZE > (1 << REG_AW) || VMSG_DEV_REGS_SIZE > (1 << REG_AW)) begin : g_bad_regs_addr_w
-    $fatal(1, "vmsg_periph: register maps do not fit a %0d-bit address", REG_AW);
-  end
+  // The register maps must be as large as docs/architecture.md says (vmsg_port
+  // checks their data width and that they fit its 16-bit address).
   if (VMSG_DRV_REGS_SIZE < 'h300 || VMSG_DEV_REGS_SIZE < 'h4000) begin : g_bad_regs_size
     $fatal(1, "vmsg_periph: register maps are smaller than docs/architecture.md says");
   end
 
   // ---------------------------------------------------------------------------
-  // Driver port: AXI4-Lite -> register block
+  // The two register ports: AXI4-Lite front end, register block, interrupt
   // ---------------------------------------------------------------------------
   vmsg_drv_regs__in_t  drv_hwif_in;
   vmsg_drv_regs__out_t drv_hwif_out;
-
-  logic              drv_req, drv_req_is_wr;
-  logic [REG_AW-1:0] drv_addr;
-  logic [31:0]       drv_wr_data, drv_wr_biten;
-  logic              drv_stall_wr, drv_stall_rd;
-  logic              drv_rd_ack, drv_rd_err, drv_wr_ack, drv_wr_err;
-  logic [31:0]       drv_rd_data;
-  logic              drv_ext_err;
-
-  vmsg_axil_regif #(
-    .ADDR_W (REG_AW)
-  ) u_drv_regif (
-    .clk_i                (clk_i),
-    .rst_ni               (rst_ni),
-    .s_axil_awaddr        (s_drv_axil_awaddr),
-    .s_axil_awprot        (s_drv_axil_awprot),
-    .s_axil_awvalid       (s_drv_axil_awvalid),
-    .s_axil_awready       (s_drv_axil_awready),
-    .s_axil_wdata         (s_drv_axil_wdata),
-    .s_axil_wstrb         (s_drv_axil_wstrb),
-    .s_axil_wvalid        (s_drv_axil_wvalid),
-    .s_axil_wready        (s_drv_axil_wready),
-    .s_axil_bresp         (s_drv_axil_bresp),
-    .s_axil_bvalid        (s_drv_axil_bvalid),
-    .s_axil_bready        (s_drv_axil_bready),
-    .s_axil_araddr        (s_drv_axil_araddr),
-    .s_axil_arprot        (s_drv_axil_arprot),
-    .s_axil_arvalid       (s_drv_axil_arvalid),
-    .s_axil_arready       (s_drv_axil_arready),
-    .s_axil_rdata         (s_drv_axil_rdata),
-    .s_axil_rresp         (s_drv_axil_rresp),
-    .s_axil_rvalid        (s_drv_axil_rvalid),
-    .s_axil_rready        (s_drv_axil_rready),
-    .m_cpuif_req          (drv_req),
-    .m_cpuif_req_is_wr    (drv_req_is_wr),
-    .m_cpuif_addr         (drv_addr),
-    .m_cpuif_wr_data      (drv_wr_data),
-    .m_cpuif_wr_biten     (drv_wr_biten),
-    .m_cpuif_req_stall_wr (drv_stall_wr),
-    .m_cpuif_req_stall_rd (drv_stall_rd),
-    .m_cpuif_rd_ack       (drv_rd_ack),
-    .m_cpuif_rd_err       (drv_rd_err),
-    .m_cpuif_rd_data      (drv_rd_data),
-    .m_cpuif_wr_ack       (drv_wr_ack),
-    .m_cpuif_wr_err       (drv_wr_err),
-    .ext_err_i            (drv_ext_err)
-  );
-
-  vmsg_drv_regs u_drv_regs (
-    .clk                  (clk_i),
-    .arst_n               (rst_ni),
-    .s_cpuif_req          (drv_req),
-    .s_cpuif_req_is_wr    (drv_req_is_wr),
-    .s_cpuif_addr         (drv_addr),
-    .s_cpuif_wr_data      (drv_wr_data),
-    .s_cpuif_wr_biten     (drv_wr_biten),
-    .s_cpuif_req_stall_wr (drv_stall_wr),
-    .s_cpuif_req_stall_rd (drv_stall_rd),
-    .s_cpuif_rd_ack       (drv_rd_ack),
-    .s_cpuif_rd_err       (drv_rd_err),
-    .s_cpuif_rd_data      (drv_rd_data),
-    .s_cpuif_wr_ack       (drv_wr_ack),
-    .s_cpuif_wr_err       (drv_wr_err),
-    .hwif_in              (drv_hwif_in),
-    .hwif_out             (drv_hwif_out)
-  );
-
-  // ---------------------------------------------------------------------------
-  // Device port: AXI4-Lite -> register block
-  // ---------------------------------------------------------------------------
+  logic                drv_ext_err;
   vmsg_dev_regs__in_t  dev_hwif_in;
   vmsg_dev_regs__out_t dev_hwif_out;
+  logic                dev_ext_err;
 
-  logic              dev_req, dev_req_is_wr;
-  logic [REG_AW-1:0] dev_addr;
-  logic [31:0]       dev_wr_data, dev_wr_biten;
-  logic              dev_stall_wr, dev_stall_rd;
-  logic              dev_rd_ack, dev_rd_err, dev_wr_ack, dev_wr_err;
-  logic [31:0]       dev_rd_data;
-  logic              dev_ext_err;
-
-  vmsg_axil_regif #(
-    .ADDR_W (REG_AW)
-  ) u_dev_regif (
-    .clk_i                (clk_i),
-    .rst_ni               (rst_ni),
-    .s_axil_awaddr        (s_dev_axil_awaddr),
-    .s_axil_awprot        (s_dev_axil_awprot),
-    .s_axil_awvalid       (s_dev_axil_awvalid),
-    .s_axil_awready       (s_dev_axil_awready),
-    .s_axil_wdata         (s_dev_axil_wdata),
-    .s_axil_wstrb         (s_dev_axil_wstrb),
-    .s_axil_wvalid        (s_dev_axil_wvalid),
-    .s_axil_wready        (s_dev_axil_wready),
-    .s_axil_bresp         (s_dev_axil_bresp),
-    .s_axil_bvalid        (s_dev_axil_bvalid),
-    .s_axil_bready        (s_dev_axil_bready),
-    .s_axil_araddr        (s_dev_axil_araddr),
-    .s_axil_arprot        (s_dev_axil_arprot),
-    .s_axil_arvalid       (s_dev_axil_arvalid),
-    .s_axil_arready       (s_dev_axil_arready),
-    .s_axil_rdata         (s_dev_axil_rdata),
-    .s_axil_rresp         (s_dev_axil_rresp),
-    .s_axil_rvalid        (s_dev_axil_rvalid),
-    .s_axil_rready        (s_dev_axil_rready),
-    .m_cpuif_req          (dev_req),
-    .m_cpuif_req_is_wr    (dev_req_is_wr),
-    .m_cpuif_addr         (dev_addr),
-    .m_cpuif_wr_data      (dev_wr_data),
-    .m_cpuif_wr_biten     (dev_wr_biten),
-    .m_cpuif_req_stall_wr (dev_stall_wr),
-    .m_cpuif_req_stall_rd (dev_stall_rd),
-    .m_cpuif_rd_ack       (dev_rd_ack),
-    .m_cpuif_rd_err       (dev_rd_err),
-    .m_cpuif_rd_data      (dev_rd_data),
-    .m_cpuif_wr_ack       (dev_wr_ack),
-    .m_cpuif_wr_err       (dev_wr_err),
-    .ext_err_i            (dev_ext_err)
+  vmsg_port #(
+    .DEV_PORT   (1'b0),
+    .hwif_in_t  (vmsg_drv_regs__in_t),
+    .hwif_out_t (vmsg_drv_regs__out_t)
+  ) u_drv_port (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .s_axil_awaddr  (s_drv_axil_awaddr),
+    .s_axil_awprot  (s_drv_axil_awprot),
+    .s_axil_awvalid (s_drv_axil_awvalid),
+    .s_axil_awready (s_drv_axil_awready),
+    .s_axil_wdata   (s_drv_axil_wdata),
+    .s_axil_wstrb   (s_drv_axil_wstrb),
+    .s_axil_wvalid  (s_drv_axil_wvalid),
+    .s_axil_wready  (s_drv_axil_wready),
+    .s_axil_bresp   (s_drv_axil_bresp),
+    .s_axil_bvalid  (s_drv_axil_bvalid),
+    .s_axil_bready  (s_drv_axil_bready),
+    .s_axil_araddr  (s_drv_axil_araddr),
+    .s_axil_arprot  (s_drv_axil_arprot),
+    .s_axil_arvalid (s_drv_axil_arvalid),
+    .s_axil_arready (s_drv_axil_arready),
+    .s_axil_rdata   (s_drv_axil_rdata),
+    .s_axil_rresp   (s_drv_axil_rresp),
+    .s_axil_rvalid  (s_drv_axil_rvalid),
+    .s_axil_rready  (s_drv_axil_rready),
+    .hwif_in_i      (drv_hwif_in),
+    .hwif_out_o     (drv_hwif_out),
+    .ext_err_i      (drv_ext_err),
+    .irq_o          (drv_irq_o)
   );
 
-  vmsg_dev_regs u_dev_regs (
-    .clk                  (clk_i),
-    .arst_n               (rst_ni),
-    .s_cpuif_req          (dev_req),
-    .s_cpuif_req_is_wr    (dev_req_is_wr),
-    .s_cpuif_addr         (dev_addr),
-    .s_cpuif_wr_data      (dev_wr_data),
-    .s_cpuif_wr_biten     (dev_wr_biten),
-    .s_cpuif_req_stall_wr (dev_stall_wr),
-    .s_cpuif_req_stall_rd (dev_stall_rd),
-    .s_cpuif_rd_ack       (dev_rd_ack),
-    .s_cpuif_rd_err       (dev_rd_err),
-    .s_cpuif_rd_data      (dev_rd_data),
-    .s_cpuif_wr_ack       (dev_wr_ack),
-    .s_cpuif_wr_err       (dev_wr_err),
-    .hwif_in              (dev_hwif_in),
-    .hwif_out             (dev_hwif_out)
+  vmsg_port #(
+    .DEV_PORT   (1'b1),
+    .hwif_in_t  (vmsg_dev_regs__in_t),
+    .hwif_out_t (vmsg_dev_regs__out_t)
+  ) u_dev_port (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .s_axil_awaddr  (s_dev_axil_awaddr),
+    .s_axil_awprot  (s_dev_axil_awprot),
+    .s_axil_awvalid (s_dev_axil_awvalid),
+    .s_axil_awready (s_dev_axil_awready),
+    .s_axil_wdata   (s_dev_axil_wdata),
+    .s_axil_wstrb   (s_dev_axil_wstrb),
+    .s_axil_wvalid  (s_dev_axil_wvalid),
+    .s_axil_wready  (s_dev_axil_wready),
+    .s_axil_bresp   (s_dev_axil_bresp),
+    .s_axil_bvalid  (s_dev_axil_bvalid),
+    .s_axil_bready  (s_dev_axil_bready),
+    .s_axil_araddr  (s_dev_axil_araddr),
+    .s_axil_arprot  (s_dev_axil_arprot),
+    .s_axil_arvalid (s_dev_axil_arvalid),
+    .s_axil_arready (s_dev_axil_arready),
+    .s_axil_rdata   (s_dev_axil_rdata),
+    .s_axil_rresp   (s_dev_axil_rresp),
+    .s_axil_rvalid  (s_dev_axil_rvalid),
+    .s_axil_rready  (s_dev_axil_rready),
+    .hwif_in_i      (dev_hwif_in),
+    .hwif_out_o     (dev_hwif_out),
+    .ext_err_i      (dev_ext_err),
+    .irq_o          (dev_irq_o)
   );
 
   // ---------------------------------------------------------------------------
@@ -622,7 +542,6 @@ module vmsg_periph
   // Errors of the external blocks of the driver port (only the block that
   // acks drives its error bit).
   assign drv_ext_err = d2v_tx_ctrl_err || d2v_tx_win_err || v2d_rx_ctrl_err || v2d_rx_win_err;
-  assign drv_irq_o   = drv_hwif_out.INTR_STATE.intr;
 
   // ---------------------------------------------------------------------------
   // Device register block inputs
@@ -687,7 +606,6 @@ module vmsg_periph
 
   assign dev_ext_err = v2d_tx_ctrl_err || v2d_tx_win_err || d2v_rx_ctrl_err || d2v_rx_win_err
                     || db_pend_err || db_data_err || eng_err;
-  assign dev_irq_o   = dev_hwif_out.INTR_STATE.intr;
 
   // Signals that exist for symmetry of the two mailbox instances, and
   // register-block outputs this design has no use for (the external blocks

@@ -123,8 +123,8 @@ def _queue(q: int) -> list[Sig]:
 def blocks(params: dict[str, int]) -> list[Group]:
     """The view of one configuration (params: the HDL parameters of the build)."""
     hdr8 = int(params.get("HDR_FORMAT", 0)) == 1
-    drv_intr = "u_drv_regs.field_storage.INTR_STATE"
-    dev_intr = "u_dev_regs.field_storage.INTR_STATE"
+    drv_intr = "u_drv_port.g_regs.u_regs.field_storage.INTR_STATE"
+    dev_intr = "u_dev_port.g_regs.u_regs.field_storage.INTR_STATE"
     groups = [
         Group("clock and reset", [Sig("clk_i"), Sig("rst_ni")]),
         Group("interrupts and INTR_STATE", [
