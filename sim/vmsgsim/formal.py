@@ -121,7 +121,10 @@ def _rel(p: Path) -> str:
     return os.path.relpath(Path(p).resolve(), ROOT)
 
 
-def _script(p: Proof, rtl: Path, keep: str | None, vcd: Path | None, others: str = "remove") -> str:
+def _design_steps(p: Proof, rtl: Path, keep: str | None = None, others: str = "remove") -> list[str]:
+    """Read and flatten p's block, with its obligations: every assertion, and every
+    assumption of a sub-block that is not part of p's environment (p.env). keep: one rule
+    (a name from rules()) stays an obligation, the others are removed or become assumptions."""
     gparams = "".join(f" -G {k}={v}" for k, v in p.params.items())
     files = " ".join(_rel(rtl / f) for f in p.files)
     steps = [
@@ -131,15 +134,28 @@ def _script(p: Proof, rtl: Path, keep: str | None, vcd: Path | None, others: str
         # a sub-block's input rules are obligations of the block that drives it
         f"chformal -assume2assert {p.top}/*.*" + "".join(f" {p.top}/{e}.* %d" for e in p.env),
     ]
-    if keep is not None:  # prove one rule; the others removed or assumed
+    if keep is not None:
         flag = "-remove" if others == "remove" else "-assert2assume"
         steps.append(f"chformal {flag} {p.top}/t:$check {p.top}/r:FLAVOR=assert %i {p.top}/{keep} %d")
-    steps += ["async2sync", "memory_map", "opt -fast"]
+    return steps
+
+
+# From the flattened design to the model the SAT solver reads (clocked reset, memories as flops).
+_MODEL_STEPS = ["async2sync", "memory_map", "opt -fast"]
+
+
+def _induction_step(p: Proof, vcd: Path | None) -> str:
+    """The proof: induction up to p.max_steps, reset in the first clock, later resets free."""
     sat = f"sat -tempinduct -prove-asserts -set-assumes -set-at 1 rst_ni 0 -maxsteps {p.max_steps} -show-public"
-    if vcd is not None:
-        sat += f" -dump_vcd {_rel(vcd)}"
-    steps.append(sat)
+    return sat + (f" -dump_vcd {_rel(vcd)}" if vcd is not None else "")
+
+
+def _script(steps: list[str]) -> str:
     return "; ".join(steps)
+
+
+def _proof_script(p: Proof, rtl: Path, keep: str | None, vcd: Path | None, others: str = "remove") -> str:
+    return _script(_design_steps(p, rtl, keep, others) + _MODEL_STEPS + [_induction_step(p, vcd)])
 
 
 def _yosys(script: str, log: Path) -> tuple[int, str]:
@@ -178,9 +194,9 @@ def assumptions_satisfiable(p: Proof, rtl: Path) -> bool:
     assumptions would make every assertion hold for nothing."""
     out = FORMAL_DIR / p.name
     out.mkdir(parents=True, exist_ok=True)
-    script = _script(p, rtl, None, None).split("; sat ")[0]
     released = " ".join(f"-set-at {k} rst_ni 1" for k in range(2, VACUITY_STEPS + 1))
-    script += f"; sat -seq {VACUITY_STEPS} -set-assumes -set-at 1 rst_ni 0 {released}"
+    script = _script(_design_steps(p, rtl) + _MODEL_STEPS
+                     + [f"sat -seq {VACUITY_STEPS} -set-assumes -set-at 1 rst_ni 0 {released}"])
     rc, log = _yosys(script, out / "vacuity.log")
     return rc == 0 and "SAT solving finished - model found" in log
 
@@ -190,8 +206,8 @@ def rules(p: Proof, rtl: Path) -> list[str]:
     out = FORMAL_DIR / p.name
     out.mkdir(parents=True, exist_ok=True)
     listing = out / "rules.txt"
-    script = (_script(p, rtl, None, None).split("; async2sync")[0]
-              + f"; tee -q -o {_rel(listing)} select -list {p.top}/t:$check {p.top}/r:FLAVOR=assert %i")
+    script = _script(_design_steps(p, rtl)
+                     + [f"tee -q -o {_rel(listing)} select -list {p.top}/t:$check {p.top}/r:FLAVOR=assert %i"])
     rc, log = _yosys(script, out / "rules.log")
     if rc != 0 or not listing.exists():
         raise RuntimeError(f"formal {p.name}: cannot list the rules (log: {out / 'rules.log'})\n{log[-2000:]}")
@@ -210,7 +226,7 @@ def prove_rule(p: Proof, rule: str, rtl: Path = REPO_RTL, known: list[str] | Non
     out.mkdir(parents=True, exist_ok=True)
     status = "error"
     for others in ("remove", "assume"):
-        rc, log = _yosys(_script(p, rtl, rule, out / f"{rule}.vcd", others), out / f"{rule}.log")
+        rc, log = _yosys(_proof_script(p, rtl, rule, out / f"{rule}.vcd", others), out / f"{rule}.log")
         status, _ = _verdict(rc, log)
         if status != "open":
             break
@@ -229,7 +245,7 @@ def prove(p: Proof, rtl: Path = REPO_RTL, diagnose: bool = True) -> Outcome:
     if not assumptions_satisfiable(p, rtl):
         return Outcome(p, "error", rules=obligations, seconds=time.monotonic() - t0,
                        detail=f"the input rules allow no run of {VACUITY_STEPS} clocks out of reset (vacuous)")
-    rc, log = _yosys(_script(p, rtl, None, None), out / "proof.log")
+    rc, log = _yosys(_proof_script(p, rtl, None, None), out / "proof.log")
     status, steps = _verdict(rc, log)
     res = Outcome(p, status, steps, rules=obligations)
     if status == "error":
