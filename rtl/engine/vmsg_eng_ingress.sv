@@ -218,12 +218,57 @@ module vmsg_eng_ingress #(
 `ifdef VMSG_ASSERT_ON
   // checks start one clock after reset (see vmsg_assert.svh)
   `VMSG_SVA_EN(clk_i, rst_ni)
-  `VMSG_ASSERT(a_fw_queue, h_valid_q[1] -> !h_bad_q[1],
-    ("vmsg_eng_ingress: firmware completion for a queue >= NUM_Q"))
-  `VMSG_ASSERT(a_free, wr_v_q -> elem_room_i[0] && e_room_i[0],
-    ("vmsg_eng_ingress: element written into a full FIFO"))
+  // input rules: the register block pushes a firmware completion only for an existing queue
+  // and only when the FIFO has room; a queue never both accepts and drops; the room flags are
+  // those of the two FIFOs that only this block fills (thermometer code, and the free count
+  // falls by at most the one entry this block writes in a cycle)
+  `VMSG_ASSUME(a_fw_queue, fw_push_i -> 32'(fw_queue_i) < NUM_Q,
+    ("vmsg_eng_ingress: firmware completion for queue %0d >= NUM_Q", fw_queue_i))
+  `VMSG_ASSUME(a_fw_room, fw_push_i -> !fw_full_o,
+    ("vmsg_eng_ingress: firmware completion pushed into a full FIFO"))
   `VMSG_ASSUME(a_ok_drop, (q_cpl_ok_i & q_cpl_drop_i) == '0,
     ("vmsg_eng_ingress: a queue both accepts and drops"))
+  `VMSG_ASSUME(a_room_code, (elem_room_i[2] -> elem_room_i[1]) && (elem_room_i[1] -> elem_room_i[0])
+                            && (e_room_i[2] -> e_room_i[1]) && (e_room_i[1] -> e_room_i[0]),
+    ("vmsg_eng_ingress: room flags are not a thermometer code"))
+  `VMSG_ASSUME(a_room_fill,
+    ($past(elem_room_i[0]) && !$past(elem_push_o) -> elem_room_i[0])
+    && ($past(elem_room_i[1]) && !$past(elem_push_o) -> elem_room_i[1])
+    && ($past(elem_room_i[2]) && !$past(elem_push_o) -> elem_room_i[2])
+    && ($past(elem_room_i[1]) -> elem_room_i[0]) && ($past(elem_room_i[2]) -> elem_room_i[1])
+    && ($past(e_room_i[0]) && !$past(e_push_o) -> e_room_i[0])
+    && ($past(e_room_i[1]) && !$past(e_push_o) -> e_room_i[1])
+    && ($past(e_room_i[2]) && !$past(e_push_o) -> e_room_i[2])
+    && ($past(e_room_i[1]) -> e_room_i[0]) && ($past(e_room_i[2]) -> e_room_i[1]),
+    ("vmsg_eng_ingress: a FIFO lost room it was not written"))
+
+  // what the block guarantees
+  `VMSG_ASSERT(a_free, wr_v_q -> elem_room_i[0] && e_room_i[0],
+    ("vmsg_eng_ingress: element written into a full FIFO"))
+  `VMSG_ASSERT(a_one_move, ((acc_o & (acc_o - 1'b1)) == '0) && ((drop_o & (drop_o - 1'b1)) == '0)
+                           && (32'(|acc_o) + 32'(|drop_o) + 32'(bad_q_o) <= 1),
+    ("vmsg_eng_ingress: more than one completion moved in a cycle"))
+  `VMSG_ASSERT(a_acc_ok, (acc_o & ~q_cpl_ok_i) == '0 && (drop_o & ~q_cpl_drop_i) == '0,
+    ("vmsg_eng_ingress: a completion accepted or dropped against its queue's state"))
+  `VMSG_ASSERT(a_elem_queue, $past(acc_o) != '0 -> e_push_o && elem_push_o
+                             && $past(acc_o) == (NUM_Q'(1) << e_q_o),
+    ("vmsg_eng_ingress: the element pushed is not that of the queue accepted"))
+  `VMSG_ASSERT(a_push_acc, e_push_o -> $past(acc_o) != '0,
+    ("vmsg_eng_ingress: an element pushed that was not accepted"))
+  for (genvar q = 0; q < NUM_Q; q++) begin : g_sva_q
+    `VMSG_ASSERT(a_elem_idx, $past(acc_o[q]) -> e_idx_o == $past(q_acc_i[q]),
+      ("vmsg_eng_ingress: queue %0d's element has ring index %0d, not its acc", q, e_idx_o))
+  end
+  for (genvar k = 0; k < 2; k++) begin : g_sva_head
+    `VMSG_ASSERT(a_head_code, h_valid_q[k] -> (h_bad_q[k] ? h_oh_q[k] == '0
+                                                          : h_oh_q[k] == (NUM_Q'(1) << h_q_q[k])),
+      ("vmsg_eng_ingress: head %0d's one-hot queue does not match its queue number", k))
+  end
+  // round robin: the source that did not move last goes first
+  `VMSG_ASSERT(a_rr_fw, $past(h_pop[0]) && h_can[1] -> h_pop[1],
+    ("vmsg_eng_ingress: the firmware completion waited behind a second stream completion"))
+  `VMSG_ASSERT(a_rr_stream, $past(h_pop[1]) && h_can[0] -> h_pop[0],
+    ("vmsg_eng_ingress: the stream completion waited behind a second firmware completion"))
 `endif
 
 endmodule

@@ -5,7 +5,7 @@ The planted defects are made in a copy of rtl/ under build/ (the real rtl/ is ne
 the FIFO's full flag as it was before the proofs found that a push and a pop in one cycle on a
 full FIFO cleared it, an AXI4-Lite B beat that drops before bready, a register slice that
 loses the order of its beats, a mailbox that takes an event while its head is busy, a FIFO
-that counts wrong.
+that counts wrong, a completion ingress that always serves the stream first.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ PLANTED = [
     # the mailbox's slot FIFO forgets its pops in the count
     ("mbox-slots", "mailbox/vmsg_mbox_slots.sv", "assign count_next_o = count_q + CNT_W'(push_i) - CNT_W'(pop_i);",
      "assign count_next_o = count_q + CNT_W'(push_i);", "a_ptrs_match_count"),
+    # the engine's completion ingress always lets the stream go first (no round robin)
+    ("eng-ingress-q3", "engine/vmsg_eng_ingress.sv", "assign h_pop[1] = h_can[1] && (!h_can[0] || !last_fw_q);",
+     "assign h_pop[1] = h_can[1] && !h_can[0];", "a_rr_fw"),
 ]
 
 
