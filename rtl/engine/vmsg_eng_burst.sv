@@ -172,17 +172,56 @@ module vmsg_eng_burst #(
 `ifdef VMSG_ASSERT_ON
   // checks start one clock after reset (see vmsg_assert.svh)
   `VMSG_SVA_EN(clk_i, rst_ni)
+
+  // whether a burst of `words` words from page offset `ofs` stays in its 4 KiB page
+  function automatic logic in_page(logic [11:0] ofs, logic [10:0] words);
+    return (32'(ofs) + 32'(words) * 4) <= 32'd4096;
+  endfunction
+
+  // input rules, the piece stage's contract (vmsg_eng_piece proves the shape of its pieces):
+  // a piece of 1 or 2 words and beats in its page, 4-byte aligned, its room the rest of
+  // MAX_BEATS; a piece that continues the open burst follows it in the same queue and does not
+  // start a page
+  `VMSG_ASSUME(a_piece_shape,
+      p_valid_i -> in_page(p_addr_i[11:0], 11'(p_words_i)) && p_addr_i[1:0] == 2'd0
+                   && p_words_i >= 2'd1 && p_words_i <= 2'd2
+                   && p_beats_i >= 9'd1 && p_beats_i <= 9'd2 && p_add_i <= 2'(p_beats_i)
+                   && 32'(p_beats_i) + 32'(p_room_i) == MAX_BEATS,
+    ("vmsg_eng_burst: a piece of %0d words, %0d beats, room %0d at 0x%0h", p_words_i, p_beats_i,
+     p_room_i, p_addr_i))
+  `VMSG_ASSUME(a_cont_addr,
+      p_valid_i && extend -> p_q_i == o_q_q && 32'(p_addr_i - o_addr_q) == 32'(o_words_q) * 4
+                             && p_addr_i[11:0] != 12'h000,
+    ("vmsg_eng_burst: a piece continues a burst it does not follow"))
+
+  // what the block guarantees
   `VMSG_ASSERT(a_head_first, !df_empty -> hd_valid_q,
     ("vmsg_eng_burst: descriptors in the FIFO but none in front of it"))
-  `VMSG_ASSERT(a_desc_page, d_valid_o -> ((32'(d_addr_o[11:0]) + 32'(d_words_o) * 4) <= 32'd4096),
+  `VMSG_ASSERT(a_room, o_valid_q -> 32'(o_beats_q) + 32'(o_room_q) == MAX_BEATS,
+    ("vmsg_eng_burst: open burst beat count and room disagree"))
+  // every burst is formed within its page and MAX_BEATS: the open one, hence every descriptor
+  // closed from it into hd_q or the FIFO
+  `VMSG_ASSERT(a_open_page, o_valid_q -> in_page(o_addr_q[11:0], o_words_q) && o_addr_q[1:0] == 2'd0
+                                         && o_words_q >= 11'd1,
+    ("vmsg_eng_burst: open burst of %0d words at 0x%0h crosses a 4 KiB boundary", o_words_q, o_addr_q))
+  `VMSG_ASSERT(a_open_beats, o_valid_q -> o_beats_q >= 9'd1 && 32'(o_beats_q) <= MAX_BEATS,
+    ("vmsg_eng_burst: open burst of %0d beats", o_beats_q))
+  // the write path sees descriptors in the order they were closed: hd_q first, the open burst
+  // only when nothing older waits
+  `VMSG_ASSERT(a_take_order, d_valid_o && !hd_valid_q -> df_empty && d_desc == o_desc,
+    ("vmsg_eng_burst: the open burst handed over before an older descriptor"))
+  // a piece that waits is not taken, a piece is taken unless the FIFO is full behind an open burst
+  `VMSG_ASSERT(a_piece_taken, p_valid_i && !(o_valid_q && df_full) -> p_ready_o,
+    ("vmsg_eng_burst: a piece refused with room for it"))
+`ifndef FORMAL
+  // The same rules at the descriptor port, checked in simulation. A proof shows them where each
+  // descriptor is formed (a_open_page, a_open_beats): at the start of an induction the FIFO's
+  // storage is free, so a rule on what comes out of it does not close.
+  `VMSG_ASSERT(a_desc_page, d_valid_o -> in_page(d_addr_o[11:0], d_words_o),
     ("vmsg_eng_burst: descriptor crosses a 4 KiB boundary"))
   `VMSG_ASSERT(a_desc_beats, d_valid_o -> (d_beats_o >= 9'd1 && 32'(d_beats_o) <= MAX_BEATS),
     ("vmsg_eng_burst: descriptor beat count out of range"))
-  `VMSG_ASSERT(a_room, o_valid_q -> 32'(o_beats_q) + 32'(o_room_q) == MAX_BEATS,
-    ("vmsg_eng_burst: open burst beat count and room disagree"))
-  `VMSG_ASSERT(a_cont_addr,
-      p_valid_i && extend -> p_q_i == o_q_q && 32'(p_addr_i - o_addr_q) == 32'(o_words_q) * 4,
-    ("vmsg_eng_burst: a piece continues a burst it does not follow"))
+`endif
 `endif
 
 endmodule

@@ -5,7 +5,7 @@ The planted defects are made in a copy of rtl/ under build/ (the real rtl/ is ne
 the FIFO's full flag as it was before the proofs found that a push and a pop in one cycle on a
 full FIFO cleared it, an AXI4-Lite B beat that drops before bready, a register slice that
 loses the order of its beats, a mailbox that takes an event while its head is busy, a FIFO
-that counts wrong, a completion ingress that always serves the stream first.
+that counts wrong, a completion ingress that always serves the stream first, a burst that grows past MAX_BEATS.
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ PLANTED = [
     # the engine's completion ingress always lets the stream go first (no round robin)
     ("eng-ingress-q3", "engine/vmsg_eng_ingress.sv", "assign h_pop[1] = h_can[1] && (!h_can[0] || !last_fw_q);",
      "assign h_pop[1] = h_can[1] && !h_can[0];", "a_rr_fw"),
+    # the burst builder extends the open burst past MAX_BEATS
+    ("eng-burst-q3", "engine/vmsg_eng_burst.sv",
+     "assign extend = o_valid_q && p_cont_i && (p_add_i <= 2'(o_room_q) || o_room_q >= 9'd3);",
+     "assign extend = o_valid_q && p_cont_i;", "a_open_beats"),
 ]
 
 

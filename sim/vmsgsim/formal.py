@@ -62,6 +62,7 @@ _MBOX_ENV = ("u_wr", "u_rd")  # the register blocks' and the engine's rules, sta
 _PIECE = ("vmsg_pkg.sv", "engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_piece.sv")
 _RD = ("vmsg_pkg.sv", "engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_tmo.sv",
        "engine/vmsg_eng_rd.sv")
+_BURST = ("engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_burst.sv")
 _INGRESS = ("engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_ingress.sv")
 PROOFS: tuple[Proof, ...] = (
     Proof("fifo-d2", "vmsg_eng_fifo", _FIFO, {"WIDTH": 2, "DEPTH": 2, "NRD": 1}),
@@ -95,6 +96,8 @@ PROOFS: tuple[Proof, ...] = (
     Proof("eng-piece-w128", "vmsg_eng_piece", _PIECE, {"NUM_Q": 2, "DW": 128, "MAX_BEATS": 16}),
     Proof("eng-ingress-q3", "vmsg_eng_ingress", _INGRESS, {"NUM_Q": 3, "CPL_FIFO_DEPTH": 2}),
     Proof("eng-ingress-q1", "vmsg_eng_ingress", _INGRESS, {"NUM_Q": 1, "CPL_FIFO_DEPTH": 4}),
+    Proof("eng-burst-q3", "vmsg_eng_burst", _BURST, {"NUM_Q": 3, "AW": 16, "MAX_BEATS": 16, "DESC_FIFO_DEPTH": 2}),
+    Proof("eng-burst-b2", "vmsg_eng_burst", _BURST, {"NUM_Q": 1, "AW": 16, "MAX_BEATS": 2, "DESC_FIFO_DEPTH": 4}),
     Proof("eng-evt-q4", "vmsg_eng_evt", ("vmsg_pkg.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_evt.sv"),
           {"NUM_Q": 4}),
     Proof("eng-evt-q7", "vmsg_eng_evt", ("vmsg_pkg.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_evt.sv"),
