@@ -2,7 +2,8 @@
 
 One pytest item per (cocotb test, HDL configuration): MSG_SIZE 44, 64 and 256
 (the shared configurations of vmsgsim.configs, so the builds are reused), and
-a small one with FIFO depth 2 and a doorbell grid that is not a power of two.
+a small one with FIFO depth 2 and a doorbell grid that is not a power of two;
+the doorbell test also on `many` (96 doorbells).
 Each run gets build/sim/<test>-<label>/ (sim.log, results.xml).
 """
 
@@ -50,9 +51,12 @@ def config(label: str, waves: bool = False) -> hdl.HdlConfig:
 LABELS = ["msg44", "msg64", "msg256", "small"]
 
 
+# More than 32 doorbells (48 x 2, the shared `many` configuration): DB_PENDING words past the first.
+EXTRA = [("test_doorbell", "many")]
+
+
 @pytest.mark.sim
-@pytest.mark.parametrize("label", LABELS)
-@pytest.mark.parametrize("testcase", TESTS)
+@pytest.mark.parametrize("testcase,label", [(t, lb) for lb in LABELS for t in TESTS] + EXTRA)
 def test_periph_regs(testcase, label, simrun):
     simrun(lambda waves: config(label, waves=waves), MODULE, testcase, f"{testcase}-{label}")
 
