@@ -172,6 +172,25 @@ module vmsg_periph
   // ---------------------------------------------------------------------------
   // The two register ports: AXI4-Lite front end, register block, interrupt
   // ---------------------------------------------------------------------------
+  // the flat AXI4-Lite ports of the top level as the ports' request / response records (the
+  // concatenations list axil_rsp_t's fields in their order)
+  axil_req_t drv_axil_req, dev_axil_req;
+  axil_rsp_t drv_axil_rsp, dev_axil_rsp;
+  assign drv_axil_req = '{
+    awaddr: s_drv_axil_awaddr, awprot: s_drv_axil_awprot, awvalid: s_drv_axil_awvalid,
+    wdata: s_drv_axil_wdata, wstrb: s_drv_axil_wstrb, wvalid: s_drv_axil_wvalid,
+    bready: s_drv_axil_bready, araddr: s_drv_axil_araddr, arprot: s_drv_axil_arprot,
+    arvalid: s_drv_axil_arvalid, rready: s_drv_axil_rready};
+  assign dev_axil_req = '{
+    awaddr: s_dev_axil_awaddr, awprot: s_dev_axil_awprot, awvalid: s_dev_axil_awvalid,
+    wdata: s_dev_axil_wdata, wstrb: s_dev_axil_wstrb, wvalid: s_dev_axil_wvalid,
+    bready: s_dev_axil_bready, araddr: s_dev_axil_araddr, arprot: s_dev_axil_arprot,
+    arvalid: s_dev_axil_arvalid, rready: s_dev_axil_rready};
+  assign {s_drv_axil_awready, s_drv_axil_wready, s_drv_axil_bresp, s_drv_axil_bvalid,
+          s_drv_axil_arready, s_drv_axil_rdata, s_drv_axil_rresp, s_drv_axil_rvalid} = drv_axil_rsp;
+  assign {s_dev_axil_awready, s_dev_axil_wready, s_dev_axil_bresp, s_dev_axil_bvalid,
+          s_dev_axil_arready, s_dev_axil_rdata, s_dev_axil_rresp, s_dev_axil_rvalid} = dev_axil_rsp;
+
   vmsg_drv_regs__in_t  drv_hwif_in;
   vmsg_drv_regs__out_t drv_hwif_out;
   logic                drv_ext_err;
@@ -186,25 +205,8 @@ module vmsg_periph
   ) u_drv_port (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
-    .s_axil_awaddr  (s_drv_axil_awaddr),
-    .s_axil_awprot  (s_drv_axil_awprot),
-    .s_axil_awvalid (s_drv_axil_awvalid),
-    .s_axil_awready (s_drv_axil_awready),
-    .s_axil_wdata   (s_drv_axil_wdata),
-    .s_axil_wstrb   (s_drv_axil_wstrb),
-    .s_axil_wvalid  (s_drv_axil_wvalid),
-    .s_axil_wready  (s_drv_axil_wready),
-    .s_axil_bresp   (s_drv_axil_bresp),
-    .s_axil_bvalid  (s_drv_axil_bvalid),
-    .s_axil_bready  (s_drv_axil_bready),
-    .s_axil_araddr  (s_drv_axil_araddr),
-    .s_axil_arprot  (s_drv_axil_arprot),
-    .s_axil_arvalid (s_drv_axil_arvalid),
-    .s_axil_arready (s_drv_axil_arready),
-    .s_axil_rdata   (s_drv_axil_rdata),
-    .s_axil_rresp   (s_drv_axil_rresp),
-    .s_axil_rvalid  (s_drv_axil_rvalid),
-    .s_axil_rready  (s_drv_axil_rready),
+    .s_axil_req_i   (drv_axil_req),
+    .s_axil_rsp_o   (drv_axil_rsp),
     .hwif_in_i      (drv_hwif_in),
     .hwif_out_o     (drv_hwif_out),
     .ext_err_i      (drv_ext_err),
@@ -218,25 +220,8 @@ module vmsg_periph
   ) u_dev_port (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
-    .s_axil_awaddr  (s_dev_axil_awaddr),
-    .s_axil_awprot  (s_dev_axil_awprot),
-    .s_axil_awvalid (s_dev_axil_awvalid),
-    .s_axil_awready (s_dev_axil_awready),
-    .s_axil_wdata   (s_dev_axil_wdata),
-    .s_axil_wstrb   (s_dev_axil_wstrb),
-    .s_axil_wvalid  (s_dev_axil_wvalid),
-    .s_axil_wready  (s_dev_axil_wready),
-    .s_axil_bresp   (s_dev_axil_bresp),
-    .s_axil_bvalid  (s_dev_axil_bvalid),
-    .s_axil_bready  (s_dev_axil_bready),
-    .s_axil_araddr  (s_dev_axil_araddr),
-    .s_axil_arprot  (s_dev_axil_arprot),
-    .s_axil_arvalid (s_dev_axil_arvalid),
-    .s_axil_arready (s_dev_axil_arready),
-    .s_axil_rdata   (s_dev_axil_rdata),
-    .s_axil_rresp   (s_dev_axil_rresp),
-    .s_axil_rvalid  (s_dev_axil_rvalid),
-    .s_axil_rready  (s_dev_axil_rready),
+    .s_axil_req_i   (dev_axil_req),
+    .s_axil_rsp_o   (dev_axil_rsp),
     .hwif_in_i      (dev_hwif_in),
     .hwif_out_o     (dev_hwif_out),
     .ext_err_i      (dev_ext_err),

@@ -140,6 +140,33 @@ package vmsg_pkg;
   localparam logic [1:0] AXI_RESP_OKAY   = 2'b00;
   localparam logic [1:0] AXI_RESP_SLVERR = 2'b10;
 
+  // An AXI4-Lite register port (32-bit data, 16-bit byte addresses): the master's signals and
+  // the slave's, one record each (vmsg_port, vmsg_axil_regif).
+  localparam int unsigned REG_AW = 16;
+  typedef struct packed {
+    logic [REG_AW-1:0] awaddr;
+    logic [2:0]        awprot;
+    logic              awvalid;
+    logic [31:0]       wdata;
+    logic [3:0]        wstrb;
+    logic              wvalid;
+    logic              bready;
+    logic [REG_AW-1:0] araddr;
+    logic [2:0]        arprot;
+    logic              arvalid;
+    logic              rready;
+  } axil_req_t;
+  typedef struct packed {
+    logic              awready;
+    logic              wready;
+    logic [1:0]        bresp;
+    logic              bvalid;
+    logic              arready;
+    logic [31:0]       rdata;
+    logic [1:0]        rresp;
+    logic              rvalid;
+  } axil_rsp_t;
+
 endpackage
 
 `default_nettype wire

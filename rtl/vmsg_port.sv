@@ -16,6 +16,7 @@
 `default_nettype none
 
 module vmsg_port
+  import vmsg_pkg::REG_AW, vmsg_pkg::axil_req_t, vmsg_pkg::axil_rsp_t;
   import vmsg_drv_regs_pkg::*;
   import vmsg_dev_regs_pkg::*;
 #(
@@ -23,31 +24,14 @@ module vmsg_port
   parameter type hwif_in_t  = vmsg_drv_regs__in_t,   // the map's hwif_in type
   parameter type hwif_out_t = vmsg_drv_regs__out_t,  // the map's hwif_out type
   // derived: byte address width of the port (both maps fit 16 bits)
-  localparam int unsigned ADDR_W = 16
+  localparam int unsigned ADDR_W = REG_AW
 ) (
   input  wire logic              clk_i,
   input  wire logic              rst_ni,
 
   // AXI4-Lite slave
-  input  wire logic [ADDR_W-1:0] s_axil_awaddr,
-  input  wire logic [2:0]        s_axil_awprot,
-  input  wire logic              s_axil_awvalid,
-  output      logic              s_axil_awready,
-  input  wire logic [31:0]       s_axil_wdata,
-  input  wire logic [3:0]        s_axil_wstrb,
-  input  wire logic              s_axil_wvalid,
-  output      logic              s_axil_wready,
-  output      logic [1:0]        s_axil_bresp,
-  output      logic              s_axil_bvalid,
-  input  wire logic              s_axil_bready,
-  input  wire logic [ADDR_W-1:0] s_axil_araddr,
-  input  wire logic [2:0]        s_axil_arprot,
-  input  wire logic              s_axil_arvalid,
-  output      logic              s_axil_arready,
-  output      logic [31:0]       s_axil_rdata,
-  output      logic [1:0]        s_axil_rresp,
-  output      logic              s_axil_rvalid,
-  input  wire logic              s_axil_rready,
+  input  wire axil_req_t         s_axil_req_i,
+  output      axil_rsp_t         s_axil_rsp_o,
 
   // the register block's hardware interface
   input  wire hwif_in_t          hwif_in_i,
@@ -84,30 +68,11 @@ module vmsg_port
   logic              rd_ack, rd_err, wr_ack, wr_err;
   logic [31:0]       rd_data;
 
-  vmsg_axil_regif #(
-    .ADDR_W (ADDR_W)
-  ) u_regif (
+  vmsg_axil_regif u_regif (
     .clk_i                (clk_i),
     .rst_ni               (rst_ni),
-    .s_axil_awaddr        (s_axil_awaddr),
-    .s_axil_awprot        (s_axil_awprot),
-    .s_axil_awvalid       (s_axil_awvalid),
-    .s_axil_awready       (s_axil_awready),
-    .s_axil_wdata         (s_axil_wdata),
-    .s_axil_wstrb         (s_axil_wstrb),
-    .s_axil_wvalid        (s_axil_wvalid),
-    .s_axil_wready        (s_axil_wready),
-    .s_axil_bresp         (s_axil_bresp),
-    .s_axil_bvalid        (s_axil_bvalid),
-    .s_axil_bready        (s_axil_bready),
-    .s_axil_araddr        (s_axil_araddr),
-    .s_axil_arprot        (s_axil_arprot),
-    .s_axil_arvalid       (s_axil_arvalid),
-    .s_axil_arready       (s_axil_arready),
-    .s_axil_rdata         (s_axil_rdata),
-    .s_axil_rresp         (s_axil_rresp),
-    .s_axil_rvalid        (s_axil_rvalid),
-    .s_axil_rready        (s_axil_rready),
+    .s_axil_req_i         (s_axil_req_i),
+    .s_axil_rsp_o         (s_axil_rsp_o),
     .m_cpuif_req          (req),
     .m_cpuif_req_is_wr    (req_is_wr),
     .m_cpuif_addr         (addr),

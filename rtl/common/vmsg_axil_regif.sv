@@ -18,33 +18,18 @@
 `include "vmsg_assert.svh"
 
 module vmsg_axil_regif
-  import vmsg_pkg::AXI_RESP_OKAY, vmsg_pkg::AXI_RESP_SLVERR;
+  import vmsg_pkg::AXI_RESP_OKAY, vmsg_pkg::AXI_RESP_SLVERR, vmsg_pkg::REG_AW;
+  import vmsg_pkg::axil_req_t, vmsg_pkg::axil_rsp_t;
 #(
-  parameter int unsigned ADDR_W = 16  // byte address width of the port and the register block
+  // derived: byte address width of the port and the register block
+  localparam int unsigned ADDR_W = REG_AW
 ) (
   input  wire logic              clk_i,
   input  wire logic              rst_ni,
 
   // AXI4-Lite slave
-  input  wire logic [ADDR_W-1:0] s_axil_awaddr,
-  input  wire logic [2:0]        s_axil_awprot,
-  input  wire logic              s_axil_awvalid,
-  output      logic              s_axil_awready,
-  input  wire logic [31:0]       s_axil_wdata,
-  input  wire logic [3:0]        s_axil_wstrb,
-  input  wire logic              s_axil_wvalid,
-  output      logic              s_axil_wready,
-  output      logic [1:0]        s_axil_bresp,
-  output      logic              s_axil_bvalid,
-  input  wire logic              s_axil_bready,
-  input  wire logic [ADDR_W-1:0] s_axil_araddr,
-  input  wire logic [2:0]        s_axil_arprot,
-  input  wire logic              s_axil_arvalid,
-  output      logic              s_axil_arready,
-  output      logic [31:0]       s_axil_rdata,
-  output      logic [1:0]        s_axil_rresp,
-  output      logic              s_axil_rvalid,
-  input  wire logic              s_axil_rready,
+  input  wire axil_req_t         s_axil_req_i,
+  output      axil_rsp_t         s_axil_rsp_o,
 
   // PeakRDL passthrough CPU interface (this module is its master)
   output      logic              m_cpuif_req,
@@ -89,14 +74,14 @@ module vmsg_axil_regif
 
   // AXI channel handshakes.
   logic aw_hs, w_hs, ar_hs, b_hs, r_hs;
-  assign s_axil_awready = !aw_have_q;
-  assign s_axil_wready  = !w_have_q;
-  assign s_axil_arready = !ar_have_q;
-  assign aw_hs = s_axil_awvalid && s_axil_awready;
-  assign w_hs  = s_axil_wvalid  && s_axil_wready;
-  assign ar_hs = s_axil_arvalid && s_axil_arready;
-  assign b_hs  = bvalid_q && s_axil_bready;
-  assign r_hs  = rvalid_q && s_axil_rready;
+  assign s_axil_rsp_o.awready = !aw_have_q;
+  assign s_axil_rsp_o.wready  = !w_have_q;
+  assign s_axil_rsp_o.arready = !ar_have_q;
+  assign aw_hs = s_axil_req_i.awvalid && s_axil_rsp_o.awready;
+  assign w_hs  = s_axil_req_i.wvalid  && s_axil_rsp_o.wready;
+  assign ar_hs = s_axil_req_i.arvalid && s_axil_rsp_o.arready;
+  assign b_hs  = bvalid_q && s_axil_req_i.bready;
+  assign r_hs  = rvalid_q && s_axil_req_i.rready;
 
   // Arbitration: a complete write (AW and W) or a read; both waiting -> the
   // kind not served last time.
@@ -166,16 +151,16 @@ module vmsg_axil_regif
 
       if (aw_hs) begin
         aw_have_q <= 1'b1;
-        awaddr_q  <= s_axil_awaddr[ADDR_W-1:2];
+        awaddr_q  <= s_axil_req_i.awaddr[ADDR_W-1:2];
       end
       if (w_hs) begin
         w_have_q <= 1'b1;
-        wdata_q  <= s_axil_wdata;
-        wstrb_q  <= s_axil_wstrb;
+        wdata_q  <= s_axil_req_i.wdata;
+        wstrb_q  <= s_axil_req_i.wstrb;
       end
       if (ar_hs) begin
         ar_have_q <= 1'b1;
-        araddr_q  <= s_axil_araddr[ADDR_W-1:2];
+        araddr_q  <= s_axil_req_i.araddr[ADDR_W-1:2];
       end
 
       if (pick_wr || pick_rd) begin
@@ -209,16 +194,17 @@ module vmsg_axil_regif
     end
   end
 
-  assign s_axil_bvalid = bvalid_q;
-  assign s_axil_bresp  = bresp_q;
-  assign s_axil_rvalid = rvalid_q;
-  assign s_axil_rresp  = rresp_q;
-  assign s_axil_rdata  = rdata_q;
+  assign s_axil_rsp_o.bvalid = bvalid_q;
+  assign s_axil_rsp_o.bresp  = bresp_q;
+  assign s_axil_rsp_o.rvalid = rvalid_q;
+  assign s_axil_rsp_o.rresp  = rresp_q;
+  assign s_axil_rsp_o.rdata  = rdata_q;
 
   // The protection bits carry no meaning for this register file; the byte
   // lanes of an unaligned address are given by the strobes.
   logic unused_prot;
-  assign unused_prot = ^{s_axil_awprot, s_axil_arprot, s_axil_awaddr[1:0], s_axil_araddr[1:0]};
+  assign unused_prot = ^{s_axil_req_i.awprot, s_axil_req_i.arprot,
+                         s_axil_req_i.awaddr[1:0], s_axil_req_i.araddr[1:0]};
 
 `ifdef VMSG_ASSERT_ON
   // checks start one clock after reset (see vmsg_assert.svh)
@@ -226,22 +212,25 @@ module vmsg_axil_regif
 
   // ---- responses of this slave: held until taken, payload stable ----
   `VMSG_ASSERT(a_bvalid_stable,
-      $past(s_axil_bvalid && !s_axil_bready) -> s_axil_bvalid && $stable(s_axil_bresp),
+      $past(s_axil_rsp_o.bvalid && !s_axil_req_i.bready)
+        -> s_axil_rsp_o.bvalid && $stable(s_axil_rsp_o.bresp),
     ("vmsg_axil_regif: B beat dropped or changed before bready"))
   `VMSG_ASSERT(a_rvalid_stable,
-      $past(s_axil_rvalid && !s_axil_rready) -> s_axil_rvalid && $stable(s_axil_rresp)
-        && $stable(s_axil_rdata),
+      $past(s_axil_rsp_o.rvalid && !s_axil_req_i.rready) -> s_axil_rsp_o.rvalid && $stable(s_axil_rsp_o.rresp)
+        && $stable(s_axil_rsp_o.rdata),
     ("vmsg_axil_regif: R beat dropped or changed before rready"))
   // ---- requests of the master: held until accepted, payload stable ----
   `VMSG_ASSUME(a_awvalid_stable,
-      $past(s_axil_awvalid && !s_axil_awready) -> s_axil_awvalid && $stable(s_axil_awaddr),
+      $past(s_axil_req_i.awvalid && !s_axil_rsp_o.awready)
+        -> s_axil_req_i.awvalid && $stable(s_axil_req_i.awaddr),
     ("vmsg_axil_regif: AXI master dropped or changed AW before awready"))
   `VMSG_ASSUME(a_wvalid_stable,
-      $past(s_axil_wvalid && !s_axil_wready) -> s_axil_wvalid && $stable(s_axil_wdata)
-        && $stable(s_axil_wstrb),
+      $past(s_axil_req_i.wvalid && !s_axil_rsp_o.wready) -> s_axil_req_i.wvalid && $stable(s_axil_req_i.wdata)
+        && $stable(s_axil_req_i.wstrb),
     ("vmsg_axil_regif: AXI master dropped or changed W before wready"))
   `VMSG_ASSUME(a_arvalid_stable,
-      $past(s_axil_arvalid && !s_axil_arready) -> s_axil_arvalid && $stable(s_axil_araddr),
+      $past(s_axil_req_i.arvalid && !s_axil_rsp_o.arready)
+        -> s_axil_req_i.arvalid && $stable(s_axil_req_i.araddr),
     ("vmsg_axil_regif: AXI master dropped or changed AR before arready"))
   // ---- one transaction at a time ----
   `VMSG_ASSERT(a_one_resp, !(bvalid_q && rvalid_q),
