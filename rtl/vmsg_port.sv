@@ -11,7 +11,8 @@
 //   - hwif_in_i / hwif_out_o: the register block's hardware interface as
 //     PeakRDL-regblock generates it (external blocks ack in the cycle their
 //     result is valid; ext_err_i comes with that ack).
-//   - irq_o: the register block's INTR_STATE summary (a flop of the block).
+//   - irq_o: the register block's INTR_STATE summary: any bit set in both
+//     INTR_STATE and INTR_ENABLE (an AND-OR of the block's flops, nothing else).
 
 `default_nettype none
 
