@@ -2,7 +2,9 @@
 
 One pytest item per (cocotb test, HDL configuration). The engine is built from rtl/engine/ only
 (HdlConfig.rtl_only), so it does not depend on the rest of the RTL. Configurations:
-  q4_w64      NUM_Q 4,  64-bit data, 32-bit addresses (the default shape): every test
+  q4_w64      NUM_Q 4,  64-bit data, 32-bit addresses (the default shape): every test but the
+              burst limit
+  q2_b16      NUM_Q 2, 64-bit data, MAX_BURST_BEATS 16 (an AXI3 target): the burst limit
   q1_w32      NUM_Q 1,  32-bit data: single-queue tests
   q64_w128    NUM_Q 64, 128-bit data, 64-bit addresses: register map, many queues, big rings
   q5_w64      NUM_Q 5 (not a power of two): stream completions for queues >= NUM_Q; built with
@@ -27,6 +29,8 @@ CONFIGS = {
     # (also non-default AXI attributes: the monitor checks every transaction against them)
     "q5_w64": {"NUM_Q": 5, "AXI_DATA_W": 64, "AXI_ADDR_W": 32, "AXI_ID": 5, "AXI_CACHE": 0b0011,
                "AXI_PROT": 0b010, "IDX_BATCH": 24},
+    # bursts of at most 16 beats (an AXI3 target), below the element FIFO's 64 entries
+    "q2_b16": {"NUM_Q": 2, "AXI_DATA_W": 64, "AXI_ADDR_W": 32, "MAX_BURST_BEATS": 16},
 }
 
 # test -> configurations it runs on
@@ -56,6 +60,7 @@ TESTS = {
     "test_reset_discards_decision": ["q4_w64", "q1_w32"],
     "test_mem_timeout": ["q4_w64"],
     "test_idx_threshold": ["q4_w64", "q5_w64"],
+    "test_max_burst": ["q2_b16"],
 }
 
 

@@ -156,10 +156,12 @@ class _Txn:
 
 class EngineAxiMonitor:
     def __init__(self, dut, clk, mem, prefix: str = "m_axi", log=None, axi_id: int = AXI_ID,
-                 axi_cache: int = AXI_CACHE, axi_prot: int = AXI_PROT):
-        """axi_id / axi_cache / axi_prot: the values the engine was built with (its parameters
-        AXI_ID, AXI_CACHE, AXI_PROT; the defaults are the documented defaults)."""
+                 axi_cache: int = AXI_CACHE, axi_prot: int = AXI_PROT, max_beats: int = 256):
+        """axi_id / axi_cache / axi_prot / max_beats: the values the engine was built with (its
+        parameters AXI_ID, AXI_CACHE, AXI_PROT, MAX_BURST_BEATS; the defaults are the documented
+        defaults)."""
         self.attrs = {"ID": axi_id, "CACHE": axi_cache, "PROT": axi_prot}
+        self.max_beats = max_beats
         self.clk = clk
         self.mem = mem
         self.log = log or dut._log
@@ -179,7 +181,7 @@ class EngineAxiMonitor:
         self.b_pending: deque[_Txn] = deque()    # complete writes waiting for B
         self.ar_pending: deque[tuple[int, float, WatchedQueue | None]] = deque()
         self.stats = {"aw": 0, "beats": 0, "idx_writes": 0, "elem_bursts": 0, "reads": 0,
-                      "b_err": 0, "r_err": 0}
+                      "b_err": 0, "r_err": 0, "max_elem_beats": 0}
         self.first_aw_ns: float | None = None
         self.idx_visible_ns: list[tuple[int, int, float]] = []  # (q, unwrapped idx, time)
         self.on_decision = None  # callback(q, new16, value, notify)
@@ -390,6 +392,9 @@ class EngineAxiMonitor:
             if t.length != beats:
                 self.error(f"element burst q{wq.q} {t.addr:#x}: AWLEN {t.length - 1} for {nwords} words "
                            f"({beats} beats needed)")
+            if t.length > self.max_beats:
+                self.error(f"element burst q{wq.q} {t.addr:#x}: {t.length} beats, MAX_BURST_BEATS is {self.max_beats}")
+            self.stats["max_elem_beats"] = max(self.stats["max_elem_beats"], t.length)
             # position in the unwrapped word stream of this queue
             word_in_ring = (t.addr - wq.ring_lo) // 4
             ring_words = 2 * wq.size

@@ -83,7 +83,9 @@ class EngineChecker(uvm_component):
         self.num_q = ConfigDB().get(self, "", "HDL_PARAMS")["ENG_QUEUES"]
         dut = ConfigDB().get(self, "", "DUT")
         self.mem = ConfigDB().get(self, "", "AXI_MEM")
-        self.monitor = EngineAxiMonitor(dut, dut.clk_i, self.mem, prefix="m_axi", log=self.logger)
+        max_beats = int(ConfigDB().get(self, "", "HDL_PARAMS").get("MAX_BURST_BEATS", 256))
+        self.monitor = EngineAxiMonitor(dut, dut.clk_i, self.mem, prefix="m_axi", log=self.logger,
+                                        max_beats=max_beats)
         self._last_new: dict[int, int] = {}
         self.monitor.on_decision = self._decision
         cpl = ConfigDB().get(self, "", "CPL_SOURCE")

@@ -78,7 +78,8 @@ class EngineEnv:
         p = hdl_params()
         self.mon = EngineAxiMonitor(dut, dut.clk_i, self.mem, axi_id=int(p.get("AXI_ID", 0)),
                                     axi_cache=int(p.get("AXI_CACHE", 0b0010)),
-                                    axi_prot=int(p.get("AXI_PROT", 0)))
+                                    axi_prot=int(p.get("AXI_PROT", 0)),
+                                    max_beats=int(p.get("MAX_BURST_BEATS", 256)))
         self.regs = EngRegPort(dut, dut.clk_i)
         self.cpl = CplSource(dut, dut.clk_i, idle_prob=self.cpl_idle, seed=self.seed + 1)
         self.cpl.on_accept = self._on_stream_accept

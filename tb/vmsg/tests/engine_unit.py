@@ -820,6 +820,35 @@ THR_SLACK = 4
 
 
 @cocotb.test()
+async def test_max_burst(dut):
+    """Bursts grow to MAX_BURST_BEATS and no further (docs/engine.md, Throughput: burst length),
+    with a limit below the element FIFO's depth (an AXI3 target's 16 beats). The memory holds
+    every B back, so the write path stops once its tracker is full and the burst builder keeps
+    extending the open burst of one queue while completions arrive: every element burst then ends
+    at the beat limit, a page boundary or the last completion. The monitor refuses a burst longer
+    than the limit (and an AWLEN that does not match the beats written); at least one burst must
+    reach the limit exactly."""
+    env = EngineEnv(dut, wr_latency=0, rd_latency=0)
+    await env.start()
+    rng = env.rng
+    limit = int(hdl_params().get("MAX_BURST_BEATS", 256))
+    elem_depth = int(hdl_params().get("ELEM_FIFO_DEPTH", 64))
+    assert limit < elem_depth, "bursts end at the element FIFO's depth before MAX_BURST_BEATS"
+    size = 2048
+    used = 0x10000 + 4 * rng.randint(0, 3)
+    await env.setup_queue(0, used, 0x80000, size)
+    env.mem.stall(5000)
+    for i in range(512):
+        env.complete(0, rng.getrandbits(32), i)
+    await env.quiesce()
+    await env.check_queue(0)
+    env.check_monitor()
+    got = env.mon.stats["max_elem_beats"]
+    assert got == limit, f"longest element burst {got} beats, MAX_BURST_BEATS {limit} was never reached"
+    dut._log.info("monitor %s", env.mon.stats)
+
+
+@cocotb.test()
 async def test_idx_threshold(dut):
     """The publication threshold (docs/engine.md, Publication): a used->idx write is due once
     min(size / 2, IDX_BATCH) acknowledged elements wait (at least 1), for ring sizes on both
