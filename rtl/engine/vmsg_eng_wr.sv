@@ -350,8 +350,52 @@ module vmsg_eng_wr #(
 `ifdef VMSG_ASSERT_ON
   // checks start one clock after reset (see vmsg_assert.svh)
   `VMSG_SVA_EN(clk_i, rst_ni)
+  // words in the element FIFO from the next one to send (the first element may be half sent)
   logic [11:0] avail_words_sva;
   assign avail_words_sva = 12'({ew_count_i, 1'b0}) - 12'(wp_q);
+
+  // input rules. The builders upstream: a descriptor is 1..1024 words in its 4 KiB page, 4-byte
+  // aligned, with the beats its first lane and words make, and exists only once all of its
+  // words are in the element FIFO, behind those of the burst being sent; a used->idx write is
+  // 2-byte aligned. The element FIFO: only this block removes entries, and an entry it holds
+  // stays as it is while none is removed.
+  `VMSG_ASSUME(a_desc_shape,
+      d_valid_i -> d_words_i >= 11'd1 && d_words_i <= 11'd1024 && d_addr_i[1:0] == 2'd0
+                   && 32'(d_addr_i[11:0]) + 32'(d_words_i) * 4 <= 32'd4096
+                   && 32'(d_beats_i) == (32'(d_lane) + 32'(d_words_i) + LANES - 1) / LANES,
+    ("vmsg_eng_wr: descriptor of %0d words, %0d beats at 0x%0h", d_words_i, d_beats_i, d_addr_i))
+  `VMSG_ASSUME(a_desc_words,
+      d_valid_i -> 32'(avail_words_sva) >= 32'(d_words_i) + ((cur_valid_q && !cur_isidx_q) ? 32'(left_q) : 0),
+    ("vmsg_eng_wr: descriptor offered before its words are in the element FIFO"))
+  `VMSG_ASSUME(a_idx_align, idx_valid_i -> idx_addr_i[0] == 1'b0,
+    ("vmsg_eng_wr: used->idx write to an odd address"))
+  `VMSG_ASSUME(a_ew_fill, 32'(ew_count_i) + 32'($past(ew_pop_o)) >= 32'($past(ew_count_i)),
+    ("vmsg_eng_wr: the element FIFO lost entries this block did not pop"))
+  logic [NRD-1:0][63:0] ew_data_sva_q;  // the window, its count and the pop of the cycle before
+  logic [ECW-1:0]       ew_count_sva_q;
+  logic [ERW-1:0]       ew_pop_sva_q;
+  logic                 ew_stable_sva;
+  always_ff @(posedge clk_i) begin
+    ew_data_sva_q  <= ew_data_i;
+    ew_count_sva_q <= ew_count_i;
+    ew_pop_sva_q   <= ew_pop_o;
+  end
+  always_comb begin
+    ew_stable_sva = 1'b1;
+    for (int unsigned i = 0; i < NRD; i++) begin
+      if (ew_pop_sva_q == '0 && i < 32'(ew_count_sva_q) && ew_data_i[i] != ew_data_sva_q[i]) begin
+        ew_stable_sva = 1'b0;
+      end
+    end
+  end
+  `VMSG_ASSUME(a_ew_stable, ew_stable_sva,
+    ("vmsg_eng_wr: an element FIFO entry changed without a pop"))
+
+  // what the block guarantees
+  `VMSG_ASSERT(a_half_there, wp_q -> ew_count_i != '0,
+    ("vmsg_eng_wr: the element whose id word was sent is no longer in the element FIFO"))
+  `VMSG_ASSERT(a_burst_there, cur_valid_q && !cur_isidx_q -> avail_words_sva >= 12'(left_q),
+    ("vmsg_eng_wr: the rest of the burst is not in the element FIFO"))
   `VMSG_ASSERT(a_words_there, cur_valid_q && !cur_isidx_q -> avail_words_sva >= 12'(nw_q),
     ("vmsg_eng_wr: burst words not in the element FIFO"))
   `VMSG_ASSERT(a_beat_words,

@@ -62,6 +62,7 @@ _MBOX_ENV = ("u_wr", "u_rd")  # the register blocks' and the engine's rules, sta
 _PIECE = ("vmsg_pkg.sv", "engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_piece.sv")
 _RD = ("vmsg_pkg.sv", "engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_tmo.sv",
        "engine/vmsg_eng_rd.sv")
+_WR = ("engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_tmo.sv", "engine/vmsg_eng_wr.sv")
 _BURST = ("engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_burst.sv")
 _INGRESS = ("engine/vmsg_eng_fifo.sv", "engine/vmsg_eng_ingress.sv")
 PROOFS: tuple[Proof, ...] = (
@@ -98,6 +99,9 @@ PROOFS: tuple[Proof, ...] = (
     Proof("eng-ingress-q1", "vmsg_eng_ingress", _INGRESS, {"NUM_Q": 1, "CPL_FIFO_DEPTH": 4}),
     Proof("eng-burst-q3", "vmsg_eng_burst", _BURST, {"NUM_Q": 3, "AW": 16, "MAX_BEATS": 16, "DESC_FIFO_DEPTH": 2}),
     Proof("eng-burst-b2", "vmsg_eng_burst", _BURST, {"NUM_Q": 1, "AW": 16, "MAX_BEATS": 2, "DESC_FIFO_DEPTH": 4}),
+    Proof("eng-wr-w64", "vmsg_eng_wr", _WR, {"NUM_Q": 2, "DW": 64, "WR_OUTSTANDING": 2, "ELEM_DEPTH": 8}),
+    Proof("eng-wr-w32", "vmsg_eng_wr", _WR, {"NUM_Q": 3, "DW": 32, "WR_OUTSTANDING": 4, "ELEM_DEPTH": 4}),
+    Proof("eng-wr-w128", "vmsg_eng_wr", _WR, {"NUM_Q": 1, "DW": 128, "WR_OUTSTANDING": 2, "ELEM_DEPTH": 8}),
     Proof("eng-evt-q4", "vmsg_eng_evt", ("vmsg_pkg.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_evt.sv"),
           {"NUM_Q": 4}),
     Proof("eng-evt-q7", "vmsg_eng_evt", ("vmsg_pkg.sv", "engine/vmsg_eng_rr_arb.sv", "engine/vmsg_eng_evt.sv"),
