@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from vmsgsim import configs, hdl
 from vmsgsim.lint import run_lint
 
 
@@ -32,3 +33,15 @@ def test_illegal_parameters_stop_elaboration_with_the_reason(params, message):
     n, log = run_lint(params=params)
     assert n != 0 and "USERFATAL" in log, log[-3000:]
     assert message in log, log[-3000:]
+
+
+def test_illegal_parameters_stop_a_simulation_build():
+    """A build (not only lint) stops at the parameter check: Verilator reports $fatal as the
+    warning USERFATAL, which the builds turn into an error."""
+    params = {**configs.DEFAULTS, "HDR_FORMAT": 0, "MSG_SIZE": 40}
+    cfg = hdl.HdlConfig(top=configs.TOP, params=tuple(sorted(params.items())), label="bad-msg40")
+    with pytest.raises((Exception, SystemExit)):
+        hdl.build(cfg)
+    log = (cfg.build_dir / "build.log").read_text()
+    assert "MSG_SIZE 40 must be 44..256 with the 6-byte header" in log, log[-3000:]
+    assert not (cfg.build_dir / cfg.top).exists(), "a model was built despite the failed check"

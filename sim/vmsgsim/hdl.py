@@ -118,6 +118,7 @@ class HdlConfig:
             "--timing",
             "--assert",
             "-Wno-fatal",
+            "-Werror-USERFATAL",  # a parameter check's $fatal stops the build, as it stops lint
             "-Wno-lint",
             "-Wno-style",
             "--x-assign", "unique",
