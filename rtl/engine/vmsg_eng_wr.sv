@@ -365,7 +365,8 @@ module vmsg_eng_wr #(
                    && 32'(d_beats_i) == (32'(d_lane) + 32'(d_words_i) + LANES - 1) / LANES,
     ("vmsg_eng_wr: descriptor of %0d words, %0d beats at 0x%0h", d_words_i, d_beats_i, d_addr_i))
   `VMSG_ASSUME(a_desc_words,
-      d_valid_i -> 32'(avail_words_sva) >= 32'(d_words_i) + ((cur_valid_q && !cur_isidx_q) ? 32'(left_q) : 0),
+      d_valid_i -> 32'(avail_words_sva)
+                   >= 32'(d_words_i) + ((cur_valid_q && !cur_isidx_q) ? 32'(left_q) : 0),
     ("vmsg_eng_wr: descriptor offered before its words are in the element FIFO"))
   `VMSG_ASSUME(a_idx_align, idx_valid_i -> idx_addr_i[0] == 1'b0,
     ("vmsg_eng_wr: used->idx write to an odd address"))
