@@ -228,18 +228,19 @@ module vmsg_eng_ingress #(
     ("vmsg_eng_ingress: firmware completion pushed into a full FIFO"))
   `VMSG_ASSUME(a_ok_drop, (q_cpl_ok_i & q_cpl_drop_i) == '0,
     ("vmsg_eng_ingress: a queue both accepts and drops"))
-  `VMSG_ASSUME(a_room_code, (elem_room_i[2] -> elem_room_i[1]) && (elem_room_i[1] -> elem_room_i[0])
-                            && (e_room_i[2] -> e_room_i[1]) && (e_room_i[1] -> e_room_i[0]),
+  // a room flag set: a thermometer code; after a cycle in which the block wrote `pushed`
+  // entries (0 or 1) at most that many entries of room are gone
+  function automatic logic room_code(logic [2:0] r);
+    return (!r[2] || r[1]) && (!r[1] || r[0]);
+  endfunction
+  function automatic logic room_kept(logic [2:0] prev, logic [2:0] cur, logic pushed);
+    // room that must still be there: all of it without a write, one entry less in any case
+    return ((((pushed ? 3'b000 : prev) | (prev >> 1)) & ~cur) == 3'b000);
+  endfunction
+  `VMSG_ASSUME(a_room_code, room_code(elem_room_i) && room_code(e_room_i),
     ("vmsg_eng_ingress: room flags are not a thermometer code"))
-  `VMSG_ASSUME(a_room_fill,
-    ($past(elem_room_i[0]) && !$past(elem_push_o) -> elem_room_i[0])
-    && ($past(elem_room_i[1]) && !$past(elem_push_o) -> elem_room_i[1])
-    && ($past(elem_room_i[2]) && !$past(elem_push_o) -> elem_room_i[2])
-    && ($past(elem_room_i[1]) -> elem_room_i[0]) && ($past(elem_room_i[2]) -> elem_room_i[1])
-    && ($past(e_room_i[0]) && !$past(e_push_o) -> e_room_i[0])
-    && ($past(e_room_i[1]) && !$past(e_push_o) -> e_room_i[1])
-    && ($past(e_room_i[2]) && !$past(e_push_o) -> e_room_i[2])
-    && ($past(e_room_i[1]) -> e_room_i[0]) && ($past(e_room_i[2]) -> e_room_i[1]),
+  `VMSG_ASSUME(a_room_fill, room_kept($past(elem_room_i), elem_room_i, $past(elem_push_o))
+                            && room_kept($past(e_room_i), e_room_i, $past(e_push_o)),
     ("vmsg_eng_ingress: a FIFO lost room it was not written"))
 
   // what the block guarantees
